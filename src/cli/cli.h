@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cli: the p11enroll command line. One file per command (cmd-<name>.c), each
+ * exporting a struct pe_command that commands.c lists; output.c writes the
+ * results as text or as one JSON document.
+ */
+#ifndef PE_CLI_CLI_H
+#define PE_CLI_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "p11/p11.h"
+#include "profile/profile.h"
+#include "util/util.h"
+
+struct pe_out;
+
+struct pe_cli {
+	const char *module_path;	/* --module, else the p11-kit registry */
+	const char *home;		/* --home */
+	bool json;
+	enum pe_verbosity verbosity;
+	struct pe_p11_ctx *p11;		/* loaded on first use: pe_cli_p11() */
+	struct pe_out *out;
+	struct pe_err err;		/* the failure reported, if any */
+	bool failed;
+	bool helped;			/* --help was answered: no JSON document */
+};
+
+/* An option with its help right beside it (p11-kit usages[]). */
+struct pe_cli_opt {
+	const char *name;
+	int has_arg;
+	int val;
+	const char *arg;	/* "URI", or NULL for a flag */
+	const char *help;
+};
+
+struct pe_command {
+	const char *name;
+	const char *usage;	/* the synopsis after the command name */
+	const char *summary;
+	const struct pe_cli_opt *options;	/* ends with { NULL } */
+	int (*exec)(struct pe_cli *cli, int argc, char **argv);
+};
+
+/* commands.c */
+const struct pe_command *pe_command_find(const char *name);
+void pe_commands_print(void);
+
+/* Prints the help of @cmd on stdout (and no JSON document). Returns: 0. */
+int pe_cli_help(struct pe_cli *cli, const struct pe_command *cmd);
+
+/* Prints @fmt and the usage of @cmd on stderr. Returns: PE_E_USAGE. */
+int pe_cli_usage(struct pe_cli *cli, const struct pe_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define PE_CLI_OPT_HELP 'h'
+
+/*
+ * getopt_long over @cmd's options, with -h/--help added. Returns: the option's
+ * val, PE_CLI_OPT_HELP, '?' for an error getopt has reported, -1 at the end.
+ */
+int pe_cli_getopt(const struct pe_command *cmd, int argc, char **argv);
+
+/* Reports @err (stderr, and the JSON document). Returns: err->code, the exit status. */
+int pe_cli_fail(struct pe_cli *cli, const struct pe_err *err);
+
+/* common.c: what several commands share */
+
+/* Returns: the loaded modules, loading them on first use. */
+enum pe_code pe_cli_p11(struct pe_cli *cli, struct pe_p11_ctx **out, struct pe_err *err);
+
+/* Opens the one token @uri names, with its vendor profile. */
+enum pe_code pe_cli_token_open(struct pe_cli *cli, const char *uri, unsigned flags,
+			       struct pe_p11_token **tok, struct pe_token_profile **profile,
+			       struct pe_err *err);
+
+/*
+ * Logs in with the PIN safety rules: lock flags first, then the PIN pad or
+ * the PIN from @source (or a prompt), tried once.
+ */
+enum pe_code pe_cli_login(struct pe_p11_token *tok, enum pe_p11_user who, const char *source,
+			  const char *option, struct pe_err *err);
+
+/*
+ * Reads a new PIN (asked twice on a terminal) and checks it against the
+ * token and its profile. Returns: newly allocated *pin (pe_secret_free()).
+ */
+enum pe_code pe_cli_new_pin(const struct pe_p11_token *tok, const struct pe_token_profile *profile,
+			    const char *source, const char *option, const char *what,
+			    struct pe_secret **pin, struct pe_err *err);
+
+/* Describes a token (label, serial, URI, flags, key types) in the current output object. */
+void pe_cli_token_describe(struct pe_out *out, const struct pe_p11_slot *token,
+			   const struct pe_token_profile *profile);
+
+/* Writes @data to @path atomically (temporary file, fsync, rename) with @mode. */
+enum pe_code pe_cli_write_file(const char *path, const void *data, size_t len, unsigned mode,
+			       struct pe_err *err);
+
+/* output.c: results as text or one JSON document */
+struct pe_out *pe_out_new(bool json);
+void pe_out_free(struct pe_out *out);
+void pe_out_str(struct pe_out *out, const char *key, const char *value);
+void pe_out_uint(struct pe_out *out, const char *key, unsigned long value);
+void pe_out_bool(struct pe_out *out, const char *key, bool value);
+void pe_out_strs(struct pe_out *out, const char *key, const char *const *values, size_t n);
+/* A list of objects under @key; each pe_out_item() starts an object titled @title in text. */
+void pe_out_list(struct pe_out *out, const char *key);
+void pe_out_object(struct pe_out *out, const char *key, const char *title);
+void pe_out_item(struct pe_out *out, const char *title);
+void pe_out_end(struct pe_out *out);
+/* A line for people only (text mode). */
+void pe_out_text(struct pe_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the JSON document (ok, or the error) in JSON mode. */
+void pe_out_finish(struct pe_out *out, const struct pe_err *err);
+
+/* The commands */
+extern const struct pe_command pe_cmd_list_slots_entry;
+extern const struct pe_command pe_cmd_init_token_entry;
+extern const struct pe_command pe_cmd_set_pin_entry;
+extern const struct pe_command pe_cmd_generate_key_entry;
+extern const struct pe_command pe_cmd_make_csr_entry;
+extern const struct pe_command pe_cmd_import_cert_entry;
+
+#endif /* PE_CLI_CLI_H */

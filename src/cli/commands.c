@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The command table (tmux cmd_table, p11-kit commands[]), help and usage
+ * errors, and option parsing with the help text beside each option.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct pe_command *const commands[] = {
+	&pe_cmd_list_slots_entry,
+	&pe_cmd_init_token_entry,
+	&pe_cmd_set_pin_entry,
+	&pe_cmd_generate_key_entry,
+	&pe_cmd_make_csr_entry,
+	&pe_cmd_import_cert_entry,
+	NULL,
+};
+
+#define OPTS_MAX 32
+
+const struct pe_command *
+pe_command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; commands[i] != NULL; i++) {
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	}
+	return NULL;
+}
+
+void
+pe_commands_print(void)
+{
+	size_t i;
+
+	for (i = 0; commands[i] != NULL; i++)
+		printf("  %-16s %s\n", commands[i]->name, commands[i]->summary);
+}
+
+static void
+usage_print(FILE *f, const struct pe_command *cmd)
+{
+	const struct pe_cli_opt *o;
+	char left[64];
+
+	fprintf(f, "usage: p11enroll %s %s\n", cmd->name, cmd->usage);
+	fprintf(f, "\n%s\n\noptions:\n", cmd->summary);
+	for (o = cmd->options; o->name != NULL; o++) {
+		if (o->arg != NULL)
+			snprintf(left, sizeof(left), "--%s=%s", o->name, o->arg);
+		else
+			snprintf(left, sizeof(left), "--%s", o->name);
+		fprintf(f, "  %-28s %s\n", left, o->help);
+	}
+	fprintf(f, "  %-28s %s\n", "-h, --help", "show this help");
+}
+
+int
+pe_cli_help(struct pe_cli *cli, const struct pe_command *cmd)
+{
+	if (cli != NULL)
+		cli->helped = true;
+	usage_print(stdout, cmd);
+	return 0;
+}
+
+int
+pe_cli_usage(struct pe_cli *cli, const struct pe_command *cmd, const char *fmt, ...)
+{
+	struct pe_err err;
+	char text[PE_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	pe_err_set(&err, PE_E_USAGE, "%s: %s", cmd->name, text);
+	pe_cli_fail(cli, &err);
+	usage_print(stderr, cmd);
+	return PE_E_USAGE;
+}
+
+int
+pe_cli_getopt(const struct pe_command *cmd, int argc, char **argv)
+{
+	struct option longs[OPTS_MAX + 2];
+	char shorts[OPTS_MAX * 2 + 4] = "+h";
+	size_t n = 0, s = 2;
+	const struct pe_cli_opt *o;
+
+	for (o = cmd->options; o->name != NULL && n < OPTS_MAX; o++, n++) {
+		longs[n].name = o->name;
+		longs[n].has_arg = o->has_arg;
+		longs[n].flag = NULL;
+		longs[n].val = o->val;
+		if (o->val > 0 && o->val < 128 && s + 2 < sizeof(shorts)) {
+			shorts[s++] = (char)o->val;
+			if (o->has_arg == required_argument)
+				shorts[s++] = ':';
+		}
+	}
+	longs[n].name = "help";
+	longs[n].has_arg = no_argument;
+	longs[n].flag = NULL;
+	longs[n].val = PE_CLI_OPT_HELP;
+	memset(&longs[n + 1], 0, sizeof(longs[n + 1]));
+	shorts[s] = '\0';
+	return getopt_long(argc, argv, shorts, longs, NULL);
+}
+
+int
+pe_cli_fail(struct pe_cli *cli, const struct pe_err *err)
+{
+	if (!cli->failed) {
+		cli->err = *err;
+		cli->failed = true;
+	}
+	pe_msg_error(err);
+	return err->code;
+}

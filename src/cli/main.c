@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * p11enroll: global options, then one command. Only this function exits,
+ * with the command's enum pe_code as the status.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+static void
+help_print(void)
+{
+	printf("usage: p11enroll [--module PATH] [--home DIR] [--json] [-v|-q] COMMAND [options]\n"
+	       "\n"
+	       "Enrolls PKCS#11 tokens for X.509 certificates: keys made on the token,\n"
+	       "requests signed by the token, certificates written back next to the key.\n"
+	       "\n"
+	       "global options:\n"
+	       "  --module=PATH    load this PKCS#11 module only (default: every module\n"
+	       "                   registered with p11-kit)\n"
+	       "  --home=DIR       state directory (default: $P11ENROLL_HOME, else\n"
+	       "                   $XDG_DATA_HOME/p11enroll)\n"
+	       "  --json           print one JSON document on stdout\n"
+	       "  -v, --verbose    debug messages on stderr\n"
+	       "  -q, --quiet      warnings and errors only\n"
+	       "  --version        print the version\n"
+	       "\n"
+	       "commands:\n");
+	pe_commands_print();
+	printf("\n'p11enroll COMMAND --help' or 'p11enroll help COMMAND' describes one command.\n"
+	       "Secrets come from --pin-source and the like (file:PATH, env:NAME, fd:N)\n"
+	       "or a no-echo prompt, never from the command line.\n");
+}
+
+enum { OPT_MODULE = 256, OPT_HOME, OPT_JSON, OPT_VERSION };
+
+static const struct option global_options[] = {
+	{ "module", required_argument, NULL, OPT_MODULE },
+	{ "home", required_argument, NULL, OPT_HOME },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+main(int argc, char **argv)
+{
+	struct pe_cli cli;
+	const struct pe_command *cmd;
+	struct pe_err err;
+	int c, rc;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.home = getenv("P11ENROLL_HOME");
+	pe_msg_init("p11enroll", PE_NORMAL);
+	while ((c = getopt_long(argc, argv, "+vqh", global_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_MODULE:
+			cli.module_path = optarg;
+			break;
+		case OPT_HOME:
+			cli.home = optarg;
+			break;
+		case OPT_JSON:
+			cli.json = true;
+			break;
+		case 'v':
+			cli.verbosity = PE_VERBOSE;
+			break;
+		case 'q':
+			cli.verbosity = PE_QUIET;
+			break;
+		case 'h':
+			help_print();
+			return 0;
+		case OPT_VERSION:
+			printf("p11enroll %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "try 'p11enroll --help'\n");
+			return PE_E_USAGE;
+		}
+	}
+	pe_msg_init(NULL, cli.verbosity);
+	if (optind >= argc) {
+		help_print();
+		return PE_E_USAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		if (optind + 1 >= argc) {
+			help_print();
+			return 0;
+		}
+		cmd = pe_command_find(argv[optind + 1]);
+		if (cmd == NULL) {
+			fprintf(stderr, "p11enroll: (2) unknown command '%s'\n", argv[optind + 1]);
+			return PE_E_USAGE;
+		}
+		return pe_cli_help(NULL, cmd);
+	}
+	cmd = pe_command_find(argv[optind]);
+	cli.out = pe_out_new(cli.json);
+	if (cli.out == NULL) {
+		fprintf(stderr, "p11enroll: (1) out of memory\n");
+		return PE_E_FAIL;
+	}
+	if (cmd == NULL) {
+		pe_err_set(&err, PE_E_USAGE, "unknown command '%s': see 'p11enroll --help'",
+			   argv[optind]);
+		rc = pe_cli_fail(&cli, &err);
+	} else {
+		argv += optind;
+		argc -= optind;
+		optind = 0;	/* GNU getopt starts again for the command's options */
+		rc = cmd->exec(&cli, argc, argv);
+	}
+	if (!cli.helped)
+		pe_out_finish(cli.out, cli.failed ? &cli.err : NULL);
+	pe_out_free(cli.out);
+	pe_p11_ctx_free(cli.p11);
+	return rc;
+}

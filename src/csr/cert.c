@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Certificates on their way to the token: read from PEM or DER, split into
+ * the DER parts a certificate object carries, and described for output.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "csr.h"
+
+#define CERT_FILE_MAX (256 * 1024)
+
+struct pe_cert {
+	X509 *x509;
+	unsigned char *value, *subject, *issuer, *serial, *spki;
+	struct pe_p11_cert p11;
+	char *subject_text;
+	char *serial_hex;
+	char *sha256_hex;
+};
+
+void
+pe_cert_free(struct pe_cert *cert)
+{
+	if (cert == NULL)
+		return;
+	X509_free(cert->x509);
+	OPENSSL_free(cert->value);
+	OPENSSL_free(cert->subject);
+	OPENSSL_free(cert->issuer);
+	OPENSSL_free(cert->serial);
+	OPENSSL_free(cert->spki);
+	free(cert->subject_text);
+	free(cert->serial_hex);
+	free(cert->sha256_hex);
+	free(cert);
+}
+
+static char *
+name_text(const X509_NAME *name)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	BUF_MEM *mem = NULL;
+	char *text = NULL;
+
+	if (bio != NULL && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	    BIO_get_mem_ptr(bio, &mem) == 1) {
+		text = malloc(mem->length + 1);
+		if (text != NULL) {
+			memcpy(text, mem->data, mem->length);
+			text[mem->length] = '\0';
+		}
+	}
+	BIO_free(bio);
+	return text;
+}
+
+static enum pe_code
+cert_take(X509 *x509, struct pe_cert **out, struct pe_err *err)
+{
+	struct pe_cert *cert;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	const ASN1_INTEGER *sn;
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	int n[5];
+
+	cert = calloc(1, sizeof(*cert));
+	if (cert == NULL) {
+		X509_free(x509);
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	}
+	cert->x509 = x509;
+	sn = X509_get0_serialNumber(x509);
+	n[0] = i2d_X509(x509, &cert->value);
+	n[1] = i2d_X509_NAME(X509_get_subject_name(x509), &cert->subject);
+	n[2] = i2d_X509_NAME(X509_get_issuer_name(x509), &cert->issuer);
+	n[3] = i2d_ASN1_INTEGER((ASN1_INTEGER *)sn, &cert->serial);
+	n[4] = i2d_PUBKEY(X509_get0_pubkey(x509), &cert->spki);
+	if (n[0] <= 0 || n[1] <= 0 || n[2] <= 0 || n[3] <= 0 || n[4] <= 0 ||
+	    X509_digest(x509, EVP_sha256(), md, &md_len) != 1) {
+		pe_cert_free(cert);
+		ERR_clear_error();
+		return pe_err_set(err, PE_E_CRYPTO, "the certificate cannot be encoded again");
+	}
+	cert->p11.value = cert->value;
+	cert->p11.value_len = (size_t)n[0];
+	cert->p11.subject = cert->subject;
+	cert->p11.subject_len = (size_t)n[1];
+	cert->p11.issuer = cert->issuer;
+	cert->p11.issuer_len = (size_t)n[2];
+	cert->p11.serial = cert->serial;
+	cert->p11.serial_len = (size_t)n[3];
+	cert->p11.spki = cert->spki;
+	cert->p11.spki_len = (size_t)n[4];
+	cert->subject_text = name_text(X509_get_subject_name(x509));
+	cert->sha256_hex = pe_hex_encode(md, md_len);
+	bn = ASN1_INTEGER_to_BN(sn, NULL);
+	hex = bn ? BN_bn2hex(bn) : NULL;
+	if (hex != NULL) {
+		char *c;
+
+		for (c = hex; *c != '\0'; c++)
+			*c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+		cert->serial_hex = strdup(hex);
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+	if (cert->subject_text == NULL || cert->sha256_hex == NULL || cert->serial_hex == NULL) {
+		pe_cert_free(cert);
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	}
+	*out = cert;
+	return PE_OK;
+}
+
+enum pe_code
+pe_cert_from_der(const unsigned char *der, size_t len, struct pe_cert **out, struct pe_err *err)
+{
+	const unsigned char *p = der;
+	X509 *x509;
+
+	ERR_clear_error();
+	x509 = d2i_X509(NULL, &p, (long)len);
+	if (x509 == NULL || (size_t)(p - der) != len) {
+		X509_free(x509);
+		ERR_clear_error();
+		return pe_err_set(err, PE_E_USAGE, "not a DER certificate");
+	}
+	return cert_take(x509, out, err);
+}
+
+enum pe_code
+pe_cert_load(const char *path, struct pe_cert **out, struct pe_err *err)
+{
+	struct pe_buf buf;
+	unsigned char chunk[4096];
+	X509 *x509 = NULL;
+	BIO *bio;
+	size_t got;
+	enum pe_code rc = PE_OK;
+	FILE *f;
+
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return pe_err_set(err, PE_E_USAGE, "cannot open '%s': %s", path, strerror(errno));
+	pe_buf_init(&buf, CERT_FILE_MAX);
+	while (rc == PE_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = pe_buf_add(&buf, chunk, got, err);
+	fclose(f);
+	if (rc != PE_OK) {
+		pe_buf_cleanup(&buf);
+		pe_err_prefix(err, "'%s'", path);
+		return PE_E_USAGE;
+	}
+	if (buf.len > 0 && memmem(buf.data, buf.len, "-----BEGIN", 10) != NULL) {
+		bio = BIO_new_mem_buf(buf.data, (int)buf.len);
+		x509 = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		pe_buf_cleanup(&buf);
+		ERR_clear_error();
+		if (x509 == NULL)
+			return pe_err_set(err, PE_E_USAGE, "'%s' holds no PEM certificate", path);
+		return cert_take(x509, out, err);
+	}
+	rc = pe_cert_from_der(buf.data, buf.len, out, err);
+	pe_buf_cleanup(&buf);
+	if (rc != PE_OK)
+		pe_err_prefix(err, "'%s'", path);
+	return rc;
+}
+
+const struct pe_p11_cert *
+pe_cert_p11(const struct pe_cert *cert)
+{
+	return &cert->p11;
+}
+
+const char *
+pe_cert_subject(const struct pe_cert *cert)
+{
+	return cert->subject_text;
+}
+
+const char *
+pe_cert_serial_hex(const struct pe_cert *cert)
+{
+	return cert->serial_hex;
+}
+
+const char *
+pe_cert_sha256_hex(const struct pe_cert *cert)
+{
+	return cert->sha256_hex;
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Module loading. The context is the one owner of every module's lifecycle:
+ * either each module registered with p11-kit (p11_kit_modules_load_and_
+ * initialize) or the one --module names (p11_kit_module_load and _initialize).
+ * Nothing else calls C_Initialize or C_Finalize.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11-int.h"
+
+enum pe_code
+pe_p11_err(struct pe_err *err, const char *call, CK_RV rv)
+{
+	enum pe_code code;
+
+	switch (rv) {
+	case CKR_PIN_INCORRECT:
+	case CKR_PIN_INVALID:
+	case CKR_PIN_LEN_RANGE:
+	case CKR_PIN_EXPIRED:
+	case CKR_PIN_LOCKED:
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		code = PE_E_PIN;
+		break;
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_RECOGNIZED:
+	case CKR_SLOT_ID_INVALID:
+		code = PE_E_NOTFOUND;
+		break;
+	default:
+		code = PE_E_P11;
+		break;
+	}
+	pe_err_set(err, code, "%s: %s", call, p11_kit_strerror(rv));
+	if (err != NULL)
+		err->ck_rv = rv;
+	return code;
+}
+
+static void
+modules_cleanup(struct pe_p11_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_mods; i++)
+		free(ctx->mods[i].name);
+	free(ctx->mods);
+	ctx->mods = NULL;
+	ctx->n_mods = 0;
+}
+
+static enum pe_code
+modules_describe(struct pe_p11_ctx *ctx, CK_FUNCTION_LIST **list, size_t n, struct pe_err *err)
+{
+	size_t i;
+	CK_RV rv;
+
+	ctx->mods = calloc(n ? n : 1, sizeof(*ctx->mods));
+	if (ctx->mods == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct pe_p11_module *mod = &ctx->mods[i];
+
+		mod->fn = list[i];
+		if (ctx->direct_path != NULL)
+			mod->name = strdup(ctx->direct_path);
+		else if (ctx->borrowed)
+			mod->name = NULL;
+		else
+			mod->name = p11_kit_module_get_name(list[i]);
+		rv = mod->fn->C_GetInfo(&mod->info);
+		if (rv != CKR_OK)
+			memset(&mod->info, 0, sizeof(mod->info));
+		if (mod->name == NULL)
+			mod->name = p11_kit_space_strdup(mod->info.libraryDescription,
+							 sizeof(mod->info.libraryDescription));
+		ctx->n_mods++;
+		if (mod->name == NULL)
+			return pe_err_set(err, PE_E_FAIL, "out of memory");
+	}
+	return PE_OK;
+}
+
+static enum pe_code
+modules_load(struct pe_p11_ctx *ctx, struct pe_err *err)
+{
+	size_t n = 0;
+	CK_RV rv;
+
+	if (ctx->direct_path != NULL) {
+		ctx->direct = p11_kit_module_load(ctx->direct_path, 0);
+		if (ctx->direct == NULL)
+			return pe_err_set(err, PE_E_P11, "cannot load PKCS#11 module '%s': %s",
+					  ctx->direct_path, p11_kit_message());
+		rv = p11_kit_module_initialize(ctx->direct);
+		if (rv != CKR_OK) {
+			p11_kit_module_release(ctx->direct);
+			ctx->direct = NULL;
+			pe_p11_err(err, "C_Initialize", rv);
+			pe_err_prefix(err, "module '%s'", ctx->direct_path);
+			return err->code;
+		}
+		return modules_describe(ctx, &ctx->direct, 1, err);
+	}
+	ctx->registered = p11_kit_modules_load_and_initialize(0);
+	if (ctx->registered == NULL)
+		return pe_err_set(err, PE_E_P11, "cannot load the p11-kit registered modules: %s",
+				  p11_kit_message());
+	while (ctx->registered[n] != NULL)
+		n++;
+	return modules_describe(ctx, ctx->registered, n, err);
+}
+
+static void
+modules_unload(struct pe_p11_ctx *ctx)
+{
+	modules_cleanup(ctx);
+	if (ctx->direct != NULL) {
+		p11_kit_module_finalize(ctx->direct);
+		p11_kit_module_release(ctx->direct);
+		ctx->direct = NULL;
+	}
+	if (ctx->registered != NULL) {
+		p11_kit_modules_finalize_and_release(ctx->registered);
+		ctx->registered = NULL;
+	}
+}
+
+enum pe_code
+pe_p11_ctx_new(const char *module_path, struct pe_p11_ctx **out, struct pe_err *err)
+{
+	struct pe_p11_ctx *ctx;
+	enum pe_code rc;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	if (module_path != NULL) {
+		ctx->direct_path = strdup(module_path);
+		if (ctx->direct_path == NULL) {
+			free(ctx);
+			return pe_err_set(err, PE_E_FAIL, "out of memory");
+		}
+	}
+	rc = modules_load(ctx, err);
+	if (rc != PE_OK) {
+		pe_p11_ctx_free(ctx);
+		return rc;
+	}
+	pe_msg_debug("%zu PKCS#11 module(s) loaded", ctx->n_mods);
+	*out = ctx;
+	return PE_OK;
+}
+
+enum pe_code
+pe_p11_ctx_new_borrowed(CK_FUNCTION_LIST *fn, const char *name, struct pe_p11_ctx **out,
+			struct pe_err *err)
+{
+	struct pe_p11_ctx *ctx;
+	enum pe_code rc;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	ctx->borrowed = true;
+	rc = modules_describe(ctx, &fn, 1, err);
+	if (rc == PE_OK && name != NULL) {
+		free(ctx->mods[0].name);
+		ctx->mods[0].name = strdup(name);
+		if (ctx->mods[0].name == NULL)
+			rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+	}
+	if (rc != PE_OK) {
+		pe_p11_ctx_free(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return PE_OK;
+}
+
+enum pe_code
+pe_p11_ctx_reload(struct pe_p11_ctx *ctx, struct pe_err *err)
+{
+	pe_return_val_if_fail(!ctx->borrowed, PE_E_FAIL);
+	modules_unload(ctx);
+	return modules_load(ctx, err);
+}
+
+void
+pe_p11_ctx_free(struct pe_p11_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	if (ctx->borrowed)
+		modules_cleanup(ctx);
+	else
+		modules_unload(ctx);
+	free(ctx->direct_path);
+	free(ctx);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * profile: what differs between token families (one JSON file each in tokens/): how CKA_ID is
+ * chosen, label length, PIN rules, key types, whether certificates must be
+ * private. Matched on the manufacturer and model the token reports, never by
+ * comparing names in code.
+ */
+#ifndef PE_PROFILE_PROFILE_H
+#define PE_PROFILE_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "p11/p11.h"
+#include "util/util.h"
+
+struct pe_token_profile {
+	char *name;		/* "SoftHSM 2" */
+	char *file;		/* the file it came from, NULL for the built-in default */
+	bool tested;		/* false: written from vendor documentation only */
+	enum pe_p11_id_scheme id_scheme;
+	size_t label_max;
+	unsigned long pin_min;	/* 0: what the token reports */
+	unsigned long pin_max;
+	bool pin_digits_only;
+	unsigned key_types;	/* bits 1 << enum pe_key_type the vendor supports; 0: all */
+	bool cert_private;	/* certificate objects must be CKA_PRIVATE */
+};
+
+/* Returns: the directory of token profiles: $P11ENROLL_TOKENS_DIR, else the installed one. */
+const char *pe_profile_tokens_dir(void);
+
+/*
+ * Loads the first profile in @dir (NULL: pe_profile_tokens_dir()) whose match
+ * globs fit @manufacturer and @model, or the built-in default when none does.
+ * A malformed file is an error that names it.
+ * Returns: PE_OK and a newly allocated *out, free with pe_token_profile_free();
+ * PE_E_USAGE for a malformed profile.
+ */
+enum pe_code pe_token_profile_find(const char *dir, const char *manufacturer, const char *model,
+				   struct pe_token_profile **out, struct pe_err *err);
+void pe_token_profile_free(struct pe_token_profile *profile);
+
+/*
+ * Checks a new PIN against the profile (and the token's own min/max).
+ * Returns: PE_OK, or PE_E_PIN saying why.
+ */
+enum pe_code pe_token_profile_pin_check(const struct pe_token_profile *profile,
+					const struct pe_p11_slot *token,
+					const struct pe_secret *pin, struct pe_err *err);
+
+/* Checks a key or token label's length. Returns: PE_OK or PE_E_USAGE. */
+enum pe_code pe_token_profile_label_check(const struct pe_token_profile *profile,
+					  const char *label, struct pe_err *err);
+
+#endif /* PE_PROFILE_PROFILE_H */
