@@ -12,9 +12,52 @@
 
 #include "p11-int.h"
 
+#define RV(name) { name, #name }
+static const struct {
+	CK_RV rv;
+	const char *name;
+} rv_names[] = {
+	RV(CKR_OK), RV(CKR_CANCEL), RV(CKR_HOST_MEMORY), RV(CKR_SLOT_ID_INVALID),
+	RV(CKR_GENERAL_ERROR), RV(CKR_FUNCTION_FAILED), RV(CKR_ARGUMENTS_BAD),
+	RV(CKR_ATTRIBUTE_READ_ONLY), RV(CKR_ATTRIBUTE_SENSITIVE), RV(CKR_ATTRIBUTE_TYPE_INVALID),
+	RV(CKR_ATTRIBUTE_VALUE_INVALID), RV(CKR_DATA_INVALID), RV(CKR_DATA_LEN_RANGE),
+	RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY), RV(CKR_DEVICE_REMOVED),
+	RV(CKR_FUNCTION_CANCELED), RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID),
+	RV(CKR_KEY_SIZE_RANGE), RV(CKR_KEY_TYPE_INCONSISTENT), RV(CKR_MECHANISM_INVALID),
+	RV(CKR_MECHANISM_PARAM_INVALID), RV(CKR_OBJECT_HANDLE_INVALID),
+	RV(CKR_OPERATION_ACTIVE), RV(CKR_OPERATION_NOT_INITIALIZED), RV(CKR_PIN_INCORRECT),
+	RV(CKR_PIN_INVALID), RV(CKR_PIN_LEN_RANGE), RV(CKR_PIN_EXPIRED), RV(CKR_PIN_LOCKED),
+	RV(CKR_SESSION_CLOSED), RV(CKR_SESSION_COUNT), RV(CKR_SESSION_HANDLE_INVALID),
+	RV(CKR_SESSION_READ_ONLY), RV(CKR_SESSION_EXISTS), RV(CKR_SESSION_READ_ONLY_EXISTS),
+	RV(CKR_SESSION_READ_WRITE_SO_EXISTS), RV(CKR_SIGNATURE_INVALID),
+	RV(CKR_TEMPLATE_INCOMPLETE), RV(CKR_TEMPLATE_INCONSISTENT), RV(CKR_TOKEN_NOT_PRESENT),
+	RV(CKR_TOKEN_NOT_RECOGNIZED), RV(CKR_TOKEN_WRITE_PROTECTED),
+	RV(CKR_USER_ALREADY_LOGGED_IN), RV(CKR_USER_NOT_LOGGED_IN),
+	RV(CKR_USER_PIN_NOT_INITIALIZED), RV(CKR_USER_TYPE_INVALID),
+	RV(CKR_USER_ANOTHER_ALREADY_LOGGED_IN), RV(CKR_USER_TOO_MANY_TYPES),
+	RV(CKR_RANDOM_NO_RNG), RV(CKR_BUFFER_TOO_SMALL), RV(CKR_CRYPTOKI_NOT_INITIALIZED),
+	RV(CKR_CRYPTOKI_ALREADY_INITIALIZED), RV(CKR_FUNCTION_REJECTED),
+};
+#undef RV
+
+/* Returns: "CKR_PIN_INCORRECT" and so on, or NULL for a value not in the table. */
+static const char *
+rv_name(CK_RV rv)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++) {
+		if (rv_names[i].rv == rv)
+			return rv_names[i].name;
+	}
+	return NULL;
+}
+
 enum pe_code
 pe_p11_err(struct pe_err *err, const char *call, CK_RV rv)
 {
+	const char *name = rv_name(rv);
+
 	enum pe_code code;
 
 	switch (rv) {
@@ -36,7 +79,11 @@ pe_p11_err(struct pe_err *err, const char *call, CK_RV rv)
 		code = PE_E_P11;
 		break;
 	}
-	pe_err_set(err, code, "%s: %s", call, p11_kit_strerror(rv));
+	if (name != NULL)
+		pe_err_set(err, code, "%s: %s (%s)", call, name, p11_kit_strerror(rv));
+	else
+		pe_err_set(err, code, "%s: CKR 0x%lx (%s)", call, (unsigned long)rv,
+			   p11_kit_strerror(rv));
 	if (err != NULL)
 		err->ck_rv = rv;
 	return code;
