@@ -89,6 +89,19 @@ parse_template(char *arg, struct pe_csr_spec *spec)
 	return 0;
 }
 
+/* One attribute: its string type and length, then the check digits of registry numbers. */
+static enum pe_code
+field_check(const struct pe_csr_field *field, struct pe_err *err)
+{
+	char oid[128];
+	enum pe_code rc;
+
+	rc = pe_csr_attr_check(field->attr, field->value, err);
+	if (rc == PE_OK && pe_csr_attr_lookup(field->attr, oid, sizeof(oid)) != 0)
+		rc = pe_ru_field_check(oid, field->attr, field->value, err);
+	return rc;
+}
+
 /* Every subject attribute checked before the token is touched. */
 static enum pe_code
 subject_check(const struct pe_csr_spec *spec, struct pe_err *err)
@@ -101,9 +114,9 @@ subject_check(const struct pe_csr_spec *spec, struct pe_err *err)
 	if (spec->subject != NULL)
 		rc = pe_csr_dn_split(spec->subject, &fields, &n, &storage, err);
 	for (i = 0; rc == PE_OK && i < n; i++)
-		rc = pe_csr_attr_check(fields[i].attr, fields[i].value, err);
+		rc = field_check(&fields[i], err);
 	for (i = 0; rc == PE_OK && i < spec->n_fields; i++)
-		rc = pe_csr_attr_check(spec->fields[i].attr, spec->fields[i].value, err);
+		rc = field_check(&spec->fields[i], err);
 	if (rc == PE_OK && n + spec->n_fields == 0)
 		rc = pe_err_set(err, PE_E_USAGE, "the subject is empty: give --subject or --field");
 	free(fields);

@@ -53,4 +53,23 @@ enum pe_code pe_token_profile_pin_check(const struct pe_token_profile *profile,
 enum pe_code pe_token_profile_label_check(const struct pe_token_profile *profile,
 					  const char *label, struct pe_err *err);
 
+/* ru.c: Russian registry numbers (protocols/ru-subject.md) */
+
+/* Returns: true when @s is a 10- or 12-digit INN whose check digits match. */
+bool pe_ru_inn_valid(const char *s);
+/* Returns: true for a 13-digit OGRN whose check digit matches. */
+bool pe_ru_ogrn_valid(const char *s);
+/* Returns: true for a 15-digit OGRNIP whose check digit matches. */
+bool pe_ru_ogrnip_valid(const char *s);
+/* Returns: true for an 11-digit SNILS whose check number matches (or is not defined). */
+bool pe_ru_snils_valid(const char *s);
+
+/*
+ * Checks the check digits of the attribute @oid (INN, INNLE, OGRN, OGRNIP,
+ * SNILS; any other attribute passes), naming it @name in the message.
+ * Returns: PE_OK, or PE_E_USAGE saying which attribute and why.
+ */
+enum pe_code pe_ru_field_check(const char *oid, const char *name, const char *value,
+			       struct pe_err *err);
+
 #endif /* PE_PROFILE_PROFILE_H */
