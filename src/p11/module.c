@@ -230,14 +230,6 @@ pe_p11_ctx_new_borrowed(CK_FUNCTION_LIST *fn, const char *name, struct pe_p11_ct
 	return PE_OK;
 }
 
-enum pe_code
-pe_p11_ctx_reload(struct pe_p11_ctx *ctx, struct pe_err *err)
-{
-	pe_return_val_if_fail(!ctx->borrowed, PE_E_FAIL);
-	modules_unload(ctx);
-	return modules_load(ctx, err);
-}
-
 void
 pe_p11_ctx_free(struct pe_p11_ctx *ctx)
 {

@@ -75,13 +75,6 @@ enum pe_code pe_p11_ctx_new(const char *module_path, struct pe_p11_ctx **out, st
 /* Finalizes every module; every token and key opened from @ctx must be freed first. */
 void pe_p11_ctx_free(struct pe_p11_ctx *ctx);
 
-/*
- * Finalizes and initialises every module again, so that a module that reads
- * its token list only at C_Initialize (SoftHSM) sees tokens made since. No
- * token may be open.
- */
-enum pe_code pe_p11_ctx_reload(struct pe_p11_ctx *ctx, struct pe_err *err);
-
 /* slot.c */
 
 /*
