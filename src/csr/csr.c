@@ -192,15 +192,23 @@ ext_template(STACK_OF(X509_EXTENSION) *exts, const struct pe_csr_spec *spec, str
 		ASN1_OBJECT_free(obj);
 		return pe_err_set(err, PE_E_USAGE, "template '%s' is too long", spec->template_oid);
 	}
-	p = der + 2;
+	/* the body goes after three bytes: room for a long-form length */
+	p = der + 3;
 	i2d_ASN1_OBJECT(obj, &p);
 	ASN1_OBJECT_free(obj);
 	body = (size_t)oid_len;
-	body += der_uint(spec->template_major, der + 2 + body);
-	body += der_uint(spec->template_minor, der + 2 + body);
+	body += der_uint(spec->template_major, der + 3 + body);
+	body += der_uint(spec->template_minor, der + 3 + body);
+	if (body < 0x80) {
+		der[1] = 0x30;
+		der[2] = (unsigned char)body;
+		return ext_add_der(exts, OID_TEMPLATE, der + 1, body + 2, err);
+	}
+	/* at most 120 + 2 * 7 bytes: one length byte after 0x81 */
 	der[0] = 0x30;
-	der[1] = (unsigned char)body;
-	return ext_add_der(exts, OID_TEMPLATE, der, body + 2, err);
+	der[1] = 0x81;
+	der[2] = (unsigned char)body;
+	return ext_add_der(exts, OID_TEMPLATE, der, body + 3, err);
 }
 
 static enum pe_code

@@ -92,8 +92,13 @@ pe_csr_attr_lookup(const char *name, char *oid, size_t size)
 		snprintf(oid, size, "%s", name);
 		return V_ASN1_UTF8STRING;
 	}
-	/* another name OpenSSL knows (UID, DC, ...) */
-	nid = OBJ_txt2nid(name);
+	/*
+	 * another name OpenSSL knows (UID, DC, ...); by name only, since
+	 * OBJ_txt2nid() would also read a malformed OID such as "1.2." as 1.2
+	 */
+	nid = OBJ_sn2nid(name);
+	if (nid == NID_undef)
+		nid = OBJ_ln2nid(name);
 	if (nid == NID_undef)
 		return 0;
 	obj = OBJ_nid2obj(nid);
@@ -197,10 +202,12 @@ pe_csr_dn_split(const char *dn, struct pe_csr_field **fields_out, size_t *n_out,
 			continue;
 		eq = strchr(part, '=');
 		if (eq == NULL || eq == part) {
+			/* the message first: part points into buf */
+			pe_err_set(err, PE_E_USAGE, "subject '%s': '%s' is not NAME=VALUE", dn,
+				   part);
 			free(buf);
 			free(fields);
-			return pe_err_set(err, PE_E_USAGE, "subject '%s': '%s' is not NAME=VALUE",
-					  dn, part);
+			return PE_E_USAGE;
 		}
 		*eq = '\0';
 		for (i = strlen(part); i > 0 && part[i - 1] == ' '; i--)
