@@ -33,7 +33,8 @@ const char *pe_profile_tokens_dir(void);
 /*
  * Loads the first profile in @dir (NULL: pe_profile_tokens_dir()) whose match
  * globs fit @manufacturer and @model, or the built-in default when none does.
- * A malformed file is an error that names it.
+ * Every file is checked, matching or not: a malformed one is an error that
+ * names it.
  * Returns: PE_OK and a newly allocated *out, free with pe_token_profile_free();
  * PE_E_USAGE for a malformed profile.
  */

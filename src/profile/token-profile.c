@@ -119,7 +119,7 @@ glob_fits(const cJSON *match, const char *name, const char *value)
 	return fnmatch(pattern, value ? value : "", 0) == 0;
 }
 
-/* Parses one file; *out stays NULL when the file is well formed but does not match. */
+/* Parses and checks one file; *out stays NULL when it is well formed but does not match. */
 static enum pe_code
 profile_parse(const char *path, const char *manufacturer, const char *model,
 	      struct pe_token_profile **out, struct pe_err *err)
@@ -150,9 +150,6 @@ profile_parse(const char *path, const char *manufacturer, const char *model,
 				path);
 		goto out;
 	}
-	if (!glob_fits(match, "manufacturer", manufacturer) || !glob_fits(match, "model", model))
-		goto out;
-
 	p = profile_default();
 	if (p == NULL || (p->file = strdup(path)) == NULL) {
 		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
@@ -193,6 +190,11 @@ profile_parse(const char *path, const char *manufacturer, const char *model,
 		}
 		p->key_types |= 1u << kt;
 	}
+	/* the whole file is checked first, so that a typo shows before its token does */
+	if (!glob_fits(match, "manufacturer", manufacturer) || !glob_fits(match, "model", model)) {
+		pe_token_profile_free(p);
+		p = NULL;
+	}
 out:
 	cJSON_Delete(root);
 	if (rc != PE_OK) {
@@ -216,7 +218,7 @@ pe_token_profile_find(const char *dir, const char *manufacturer, const char *mod
 		      struct pe_token_profile **out, struct pe_err *err)
 {
 	struct dirent **names = NULL;
-	struct pe_token_profile *found = NULL;
+	struct pe_token_profile *found = NULL, *match = NULL;
 	char path[4096];
 	enum pe_code rc = PE_OK;
 	int n, i;
@@ -226,12 +228,22 @@ pe_token_profile_find(const char *dir, const char *manufacturer, const char *mod
 	n = scandir(dir, &names, json_file, alphasort);
 	if (n < 0)
 		pe_msg_debug("no token profiles in '%s': %s", dir, strerror(errno));
+	/* every file is read, not only up to the first match: a broken one is named at once */
 	for (i = 0; i < n; i++) {
-		if (rc == PE_OK && found == NULL) {
+		if (rc == PE_OK) {
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-			rc = profile_parse(path, manufacturer, model, &found, err);
+			rc = profile_parse(path, manufacturer, model, &match, err);
 		}
+		if (found == NULL)
+			found = match;
+		else
+			pe_token_profile_free(match);
+		match = NULL;
 		free(names[i]);
+	}
+	if (rc != PE_OK) {
+		pe_token_profile_free(found);
+		found = NULL;
 	}
 	free(names);
 	if (rc != PE_OK)
@@ -257,9 +269,13 @@ pe_token_profile_pin_check(const struct pe_token_profile *profile, const struct 
 		min = profile->pin_min;
 	if (profile->pin_max != 0 && (max == 0 || profile->pin_max < max))
 		max = profile->pin_max;
-	if (pin->len < min || (max != 0 && pin->len > max))
+	if (pin->len < min || (max != 0 && pin->len > max)) {
+		if (max == 0)
+			return pe_err_set(err, PE_E_PIN,
+					  "a PIN for this token has at least %lu characters", min);
 		return pe_err_set(err, PE_E_PIN, "a PIN for this token has %lu to %lu characters",
 				  min, max);
+	}
 	for (i = 0; profile->pin_digits_only && i < pin->len; i++) {
 		if (!isdigit(pin->data[i]))
 			return pe_err_set(err, PE_E_PIN, "a PIN for %s has digits only",

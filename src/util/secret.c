@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -85,7 +86,7 @@ pe_secret_source_parse(const char *spec, struct pe_secret_source *out, struct pe
 	if (strncmp(spec, "fd:", 3) == 0) {
 		errno = 0;
 		fd = strtol(spec + 3, &end, 10);
-		if (spec[3] == '\0' || *end != '\0' || errno != 0 || fd < 0 || fd > INT_MAX)
+		if (!isdigit((unsigned char)spec[3]) || *end != '\0' || errno != 0 || fd > INT_MAX)
 			return pe_err_set(err, PE_E_USAGE,
 					  "secret source '%s': 'fd:' takes a descriptor number", spec);
 		out->kind = PE_SECRET_FD;

@@ -305,6 +305,14 @@ test_pe_token_profile_find_bad_key_type(void **state)
 			 "  \"key_types\": [\"ec-p256\", 5] }", "a", "b", "key type");
 }
 
+/* A broken profile of another family is named even when the token is not of that family. */
+static void
+test_pe_token_profile_find_malformed_not_matching(void **state)
+{
+	expect_malformed("{ \"version\": 1, \"name\": \"x\", \"match\": { \"model\": \"Other*\" },\n"
+			 "  \"key_id\": \"random\" }", "SoftHSM project", "SoftHSM v2", "random");
+}
+
 /* pin and label rules */
 
 static void
@@ -379,6 +387,13 @@ test_pe_token_profile_pin_check_no_max(void **state)
 	profile.pin_max = 4;
 	pin = pe_secret_new("12345", 5);
 	assert_int_equal(pe_token_profile_pin_check(&profile, &token, pin, &err), PE_E_PIN);
+	pe_secret_free(pin);
+	/* a minimum and no maximum: the message gives only the minimum */
+	profile.pin_max = 0;
+	token.min_pin = 4;
+	pin = pe_secret_new("12", 2);
+	assert_int_equal(pe_token_profile_pin_check(&profile, &token, pin, &err), PE_E_PIN);
+	assert_non_null(strstr(err.msg, "at least 4 characters"));
 	pe_secret_free(pin);
 }
 
@@ -462,6 +477,8 @@ main(void)
 		cmocka_unit_test_teardown(test_pe_token_profile_find_missing_name, profile_remove),
 		cmocka_unit_test_teardown(test_pe_token_profile_find_bad_key_id, profile_remove),
 		cmocka_unit_test_teardown(test_pe_token_profile_find_bad_key_type, profile_remove),
+		cmocka_unit_test_teardown(test_pe_token_profile_find_malformed_not_matching,
+					  profile_remove),
 		cmocka_unit_test(test_pe_token_profile_pin_check_length),
 		cmocka_unit_test(test_pe_token_profile_pin_check_no_max),
 		cmocka_unit_test(test_pe_token_profile_pin_check_digits_only),

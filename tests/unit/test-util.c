@@ -250,7 +250,7 @@ static void
 test_pe_secret_source_parse_bad(void **state)
 {
 	static const char *const bad[] = {
-		"file:", "env:", "fd:", "fd:x", "fd:-1", "fd:3x", "fd:99999999999", "pin:1234",
+		"file:", "env:", "fd:", "fd:x", "fd:-1", "fd:3x", "fd: 3", "fd:+3", "fd:99999999999", "pin:1234",
 		"", "FILE:/x",
 	};
 	struct pe_secret_source src;
