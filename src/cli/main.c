@@ -14,10 +14,13 @@
 
 #include "cli.h"
 
+#define SYNOPSIS \
+	"usage: p11enroll [--module PATH] [--home DIR] [--json] [-v|-q] COMMAND [options]\n"
+
 static void
 help_print(void)
 {
-	printf("usage: p11enroll [--module PATH] [--home DIR] [--json] [-v|-q] COMMAND [options]\n"
+	printf(SYNOPSIS
 	       "\n"
 	       "Enrolls PKCS#11 tokens for X.509 certificates: keys made on the token,\n"
 	       "requests signed by the token, certificates written back next to the key.\n"
@@ -56,8 +59,10 @@ int
 main(int argc, char **argv)
 {
 	struct pe_cli cli;
-	const struct pe_command *cmd;
+	const struct pe_command *cmd = NULL;
+	const char *name = NULL;
 	struct pe_err err;
+	bool bad_option = false, help = false;
 	int c, rc;
 
 	memset(&cli, 0, sizeof(cli));
@@ -87,37 +92,38 @@ main(int argc, char **argv)
 			printf("p11enroll %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
-			fprintf(stderr, "try 'p11enroll --help'\n");
-			return PE_E_USAGE;
+			/* getopt has named the option; read on, a --json may follow */
+			bad_option = true;
+			break;
 		}
 	}
 	pe_msg_init(NULL, cli.verbosity);
-	if (optind >= argc) {
-		help_print();
-		return PE_E_USAGE;
-	}
-	if (strcmp(argv[optind], "help") == 0) {
-		if (optind + 1 >= argc) {
-			help_print();
-			return 0;
-		}
-		cmd = pe_command_find(argv[optind + 1]);
-		if (cmd == NULL) {
-			fprintf(stderr, "p11enroll: (2) unknown command '%s'\n", argv[optind + 1]);
-			return PE_E_USAGE;
-		}
-		return pe_cli_help(NULL, cmd);
-	}
-	cmd = pe_command_find(argv[optind]);
 	cli.out = pe_out_new(cli.json);
 	if (cli.out == NULL) {
 		fprintf(stderr, "p11enroll: (1) out of memory\n");
 		return PE_E_FAIL;
 	}
-	if (cmd == NULL) {
-		pe_err_set(&err, PE_E_USAGE, "unknown command '%s': see 'p11enroll --help'",
-			   argv[optind]);
+	if (!bad_option && optind < argc) {
+		help = strcmp(argv[optind], "help") == 0;
+		name = help ? argv[optind + 1] : argv[optind];	/* argv[argc] is NULL */
+	}
+	if (name != NULL)
+		cmd = pe_command_find(name);
+	/* usage errors go through pe_cli_fail(), so that --json still gets its document */
+	if (bad_option || optind >= argc) {
+		pe_err_set(&err, PE_E_USAGE, "%s: see 'p11enroll --help'",
+			   bad_option ? "bad global option" : "no command");
 		rc = pe_cli_fail(&cli, &err);
+		fputs(SYNOPSIS, stderr);
+	} else if (help && name == NULL) {
+		help_print();
+		cli.helped = true;
+		rc = 0;
+	} else if (cmd == NULL) {
+		pe_err_set(&err, PE_E_USAGE, "unknown command '%s': see 'p11enroll --help'", name);
+		rc = pe_cli_fail(&cli, &err);
+	} else if (help) {
+		rc = pe_cli_help(&cli, cmd);
 	} else {
 		argv += optind;
 		argc -= optind;
