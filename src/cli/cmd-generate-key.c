@@ -83,7 +83,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		case PE_CLI_OPT_HELP:
 			return pe_cli_help(cli, cmd);
 		default:
-			return pe_cli_usage(cli, cmd, "unknown option");
+			return pe_cli_usage(cli, cmd, "invalid option");
 		}
 	}
 	if (uri == NULL || gen.label == NULL)

@@ -29,7 +29,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	while ((c = pe_cli_getopt(cmd, argc, argv)) != -1) {
 		if (c == PE_CLI_OPT_HELP)
 			return pe_cli_help(cli, cmd);
-		return pe_cli_usage(cli, cmd, "unknown option");
+		return pe_cli_usage(cli, cmd, "invalid option");
 	}
 	if (optind < argc)
 		return pe_cli_usage(cli, cmd, "unexpected argument '%s'", argv[optind]);

@@ -87,6 +87,26 @@ pe_cli_usage(struct pe_cli *cli, const struct pe_command *cmd, const char *fmt, 
 	return PE_E_USAGE;
 }
 
+/*
+ * getopt_long takes any unambiguous prefix of a long option, so "--pin 1234"
+ * would be read as "--pin-source 1234" and the PIN would end up in an error
+ * message. Options are spelled out in full here; the value is never shown.
+ */
+static bool
+spelled_out(const struct pe_command *cmd, const char *arg)
+{
+	const struct pe_cli_opt *o;
+	size_t len = strcspn(arg + 2, "=");
+
+	if (len == 4 && strncmp(arg + 2, "help", 4) == 0)
+		return true;
+	for (o = cmd->options; o->name != NULL; o++) {
+		if (strlen(o->name) == len && strncmp(arg + 2, o->name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 pe_cli_getopt(const struct pe_command *cmd, int argc, char **argv)
 {
@@ -94,6 +114,9 @@ pe_cli_getopt(const struct pe_command *cmd, int argc, char **argv)
 	char shorts[OPTS_MAX * 2 + 4] = "+h";
 	size_t n = 0, s = 2;
 	const struct pe_cli_opt *o;
+	struct pe_secret_source src;
+	struct pe_err err;
+	int idx, longindex, c;
 
 	for (o = cmd->options; o->name != NULL && n < OPTS_MAX; o++, n++) {
 		longs[n].name = o->name;
@@ -112,7 +135,26 @@ pe_cli_getopt(const struct pe_command *cmd, int argc, char **argv)
 	longs[n].val = PE_CLI_OPT_HELP;
 	memset(&longs[n + 1], 0, sizeof(longs[n + 1]));
 	shorts[s] = '\0';
-	return getopt_long(argc, argv, shorts, longs, NULL);
+	/* optind is 0 before the first call: GNU getopt starts again from argv[1] */
+	idx = optind > 0 ? optind : 1;
+	if (idx < argc && strncmp(argv[idx], "--", 2) == 0 && argv[idx][2] != '\0' &&
+	    !spelled_out(cmd, argv[idx])) {
+		fprintf(stderr, "p11enroll: unknown option '--%.*s' (options are not abbreviated)\n",
+			(int)strcspn(argv[idx] + 2, "="), argv[idx] + 2);
+		optind = idx + 1;
+		return '?';
+	}
+	longindex = -1;
+	c = getopt_long(argc, argv, shorts, longs, &longindex);
+	/* a secret source is checked at once, and never repeated */
+	if (longindex >= 0 && (size_t)longindex < n && optarg != NULL &&
+	    strlen(longs[longindex].name) > 7 &&
+	    strcmp(longs[longindex].name + strlen(longs[longindex].name) - 7, "-source") == 0 &&
+	    pe_secret_source_parse(optarg, &src, &err) != PE_OK) {
+		fprintf(stderr, "p11enroll: --%s: %s\n", longs[longindex].name, err.msg);
+		return '?';
+	}
+	return c;
 }
 
 int

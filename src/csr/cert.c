@@ -153,7 +153,8 @@ pe_cert_load(const char *path, struct pe_cert **out, struct pe_err *err)
 
 	f = fopen(path, "rb");
 	if (f == NULL)
-		return pe_err_set(err, PE_E_USAGE, "cannot open '%s': %s", path, strerror(errno));
+		return pe_err_set(err, errno == ENOENT ? PE_E_NOTFOUND : PE_E_USAGE,
+				  "cannot open '%s': %s", path, strerror(errno));
 	pe_buf_init(&buf, CERT_FILE_MAX);
 	while (rc == PE_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		rc = pe_buf_add(&buf, chunk, got, err);

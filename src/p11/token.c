@@ -91,8 +91,13 @@ ambiguous(const char *uri, const struct match *found, size_t n, struct pe_err *e
 	int w;
 
 	for (i = 0; i < n && i < MATCH_MAX; i++) {
-		w = snprintf(list + used, sizeof(list) - used, "%s'%s' (serial %s)",
-			     i ? ", " : "", found[i].label, found[i].serial);
+		if (found[i].serial[0] == '\0')
+			w = snprintf(list + used, sizeof(list) - used,
+				     "%san uninitialised token in slot %lu", i ? ", " : "",
+				     (unsigned long)found[i].slot);
+		else
+			w = snprintf(list + used, sizeof(list) - used, "%s'%s' (serial %s)",
+				     i ? ", " : "", found[i].label, found[i].serial);
 		if (w < 0 || (size_t)w >= sizeof(list) - used)
 			break;
 		used += (size_t)w;
@@ -313,6 +318,7 @@ pe_p11_token_init(struct pe_p11_token *tok, const char *label, const struct pe_s
 {
 	CK_UTF8CHAR padded[32];
 	CK_FUNCTION_LIST *fn = tok->mod->fn;
+	struct pe_err later;
 	size_t len = strlen(label);
 	enum pe_code rc;
 	CK_RV rv;
@@ -326,7 +332,9 @@ pe_p11_token_init(struct pe_p11_token *tok, const char *label, const struct pe_s
 	rv = fn->C_InitToken(tok->slot, so_pin->data, so_pin->len, padded);
 	if (rv != CKR_OK) {
 		pe_p11_err(err, "C_InitToken", rv);
-		pe_err_prefix(err, "slot %lu", (unsigned long)tok->slot);
+		if (err->code == PE_E_PIN && pe_p11_token_refresh(tok, &later) == PE_OK)
+			pe_err_append(err, "; %s; not retried", pin_report(tok->info.flags, PE_P11_SO));
+		pe_err_prefix(err, "slot %lu: SO PIN", (unsigned long)tok->slot);
 		return err->code;
 	}
 	tok->rw = true;

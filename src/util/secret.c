@@ -88,13 +88,15 @@ pe_secret_source_parse(const char *spec, struct pe_secret_source *out, struct pe
 		fd = strtol(spec + 3, &end, 10);
 		if (!isdigit((unsigned char)spec[3]) || *end != '\0' || errno != 0 || fd > INT_MAX)
 			return pe_err_set(err, PE_E_USAGE,
-					  "secret source '%s': 'fd:' takes a descriptor number", spec);
+					  "secret source 'fd:' takes a descriptor number");
 		out->kind = PE_SECRET_FD;
 		out->fd = (int)fd;
 		return PE_OK;
 	}
+	/* not shown: a mistyped option may have put the secret itself here */
 	return pe_err_set(err, PE_E_USAGE,
-			  "secret source '%s' is not file:PATH, env:NAME or fd:N", spec);
+			  "a secret source is file:PATH, env:NAME or fd:N (the value given is "
+			  "not shown)");
 }
 
 /*

@@ -115,7 +115,7 @@ for bad in key-a.csr ca.key text.pem empty truncated.der; do
 	expect_err "$bad"
 	grep -q UNSET_VAR "$work/err" && fail "$bad: the PIN source was read"
 done
-expect_json 2 import-cert --token pkcs11:token=alpha --cert "$work/no-such-file" \
+expect_json 3 import-cert --token pkcs11:token=alpha --cert "$work/no-such-file" \
 	--pin-source env:UNSET_VAR
 expect_err "no-such-file"
 [ "$(count_objects alpha cert)" -eq 2 ] || fail "a refused file wrote a certificate"

@@ -108,6 +108,8 @@ export WRONG_SO
 expect_json 5 init-token --token pkcs11:token=gamma --label delta --force \
 	--so-pin-source env:WRONG_SO --pin-source "file:$pin_file"
 expect_err "C_InitToken"
+expect_err "SO PIN"
+expect_err "not retried"
 [ "$(labels | tr '\n' ' ')" = "alpha gamma " ] || fail "a wrong SO PIN relabelled the token"
 [ "$(count_objects gamma privkey)" -eq 1 ] || fail "a wrong SO PIN wiped the token"
 

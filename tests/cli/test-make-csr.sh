@@ -184,6 +184,11 @@ check_refused "OGRN '10277001321950'" --subject "/CN=x" --field OGRN=10277001321
 check_refused "1.2.643.100.3" --subject "/CN=x" --field 1.2.643.100.3=11223344595x
 check_refused "NOSUCH" --subject "/CN=x/NOSUCH=1"
 check_refused "subject is empty"
+# the check digits of the registry numbers (protocols/ru-subject.md)
+check_refused "SNILS '11223344596'" --subject "/CN=x" --field SNILS=11223344596
+check_refused "INN '500100732258'" --subject "/CN=x" --field INN=500100732258
+check_refused "OGRN '1022500001328'" --subject "/CN=x" --field OGRN=1022500001328
+check_refused "OGRNIP '304500116000158'" --subject "/CN=x" --field OGRNIP=304500116000158
 check_refused "OID=VALUE" --subject "/CN=x" --field INN
 
 # nothing matches the key URI: 3

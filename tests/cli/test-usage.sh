@@ -105,11 +105,11 @@ json_usage_error --bogus list-slots
 json_usage_error list-slots extra
 expect_err "unexpected argument 'extra'"
 
-# there is no --pin: what getopt takes as an abbreviation of --pin-source is
-# not a source, and nothing is made
+# there is no --pin, and it is not taken as an abbreviation of --pin-source:
+# refused, and nothing is made
 make_tokens alpha
 expect_rc 2 generate-key --token pkcs11:token=alpha --label x --pin "$USER_PIN"
-expect_err "is not file:PATH, env:NAME or fd:N"
+expect_err "unknown option '--pin'"
 expect_rc 3 make-csr --key "pkcs11:token=alpha;object=x" --subject /CN=x --pin-source env:USER_PIN
 
 # no command at all
@@ -141,3 +141,14 @@ version=$(sed -n 's/^AC_INIT(\[p11enroll\], *\[\([^]]*\)\].*/\1/p' "$TEST_DATA/.
 [ -n "$version" ] || fail "no version in configure.ac"
 run 0 --version
 [ "$(cat "$work/out")" = "p11enroll $version" ] || fail "--version: $(cat "$work/out")"
+
+# options are spelled out: "--pin 1234" is not taken for --pin-source, and a
+# mistyped secret is never repeated in a message
+expect_json 2 generate-key --token pkcs11:token=x --label k --pin 98765
+expect_err "unknown option '--pin'"
+grep -q 98765 "$work/err" "$work/out" && fail "the value of --pin was shown"
+expect_json 2 generate-key --token pkcs11:token=x --label k --pin=98765
+grep -q 98765 "$work/err" "$work/out" && fail "the value of --pin= was shown"
+expect_json 2 generate-key --token pkcs11:token=x --label k --pin-source 98765
+grep -q 98765 "$work/err" "$work/out" && fail "a malformed secret source was shown"
+true
