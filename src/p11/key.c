@@ -37,6 +37,7 @@ pe_p11_key_free(struct pe_p11_key *key)
 		return;
 	free(key->label);
 	free(key->uri);
+	free(key->spki);
 	free(key);
 }
 
@@ -94,56 +95,60 @@ public_from(struct pe_p11_key *key, CK_OBJECT_HANDLE obj, unsigned char **der, s
 	return rc;
 }
 
+/* The public key is read from the token once per struct pe_p11_key and kept. */
 enum pe_code
 pe_p11_key_public_der(struct pe_p11_key *key, unsigned char **der, size_t *len,
 		      struct pe_err *err)
 {
 	enum pe_code rc = PE_E_NOTFOUND;
 
-	if (key->pub != CK_INVALID_HANDLE)
-		rc = public_from(key, key->pub, der, len, err);
-	if (rc == PE_E_NOTFOUND)
-		rc = public_from(key, key->priv, der, len, err);
-	if (rc == PE_E_NOTFOUND)
-		pe_err_set(err, PE_E_NOTFOUND, "token %s keeps no public key for '%s'",
-			   key->tok->name, pe_p11_key_label(key));
-	return rc;
-}
-
-static enum pe_code
-read_bool(struct pe_p11_key *key, CK_ATTRIBUTE_TYPE type, bool *value, struct pe_err *err)
-{
-	CK_BBOOL b = CK_FALSE;
-	CK_ATTRIBUTE attr = { type, &b, sizeof(b) };
-	CK_RV rv;
-
-	rv = key->tok->mod->fn->C_GetAttributeValue(key->tok->session, key->priv, &attr, 1);
-	if (rv != CKR_OK)
-		return pe_p11_err(err, "C_GetAttributeValue", rv);
-	*value = b == CK_TRUE;
+	if (key->spki == NULL) {
+		if (key->pub != CK_INVALID_HANDLE)
+			rc = public_from(key, key->pub, &key->spki, &key->spki_len, err);
+		if (rc == PE_E_NOTFOUND)
+			rc = public_from(key, key->priv, &key->spki, &key->spki_len, err);
+		if (rc == PE_E_NOTFOUND)
+			pe_err_set(err, PE_E_NOTFOUND, "token %s keeps no public key for '%s'",
+				   key->tok->name, pe_p11_key_label(key));
+		if (rc != PE_OK)
+			return rc;
+	}
+	*der = malloc(key->spki_len);
+	if (*der == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	memcpy(*der, key->spki, key->spki_len);
+	*len = key->spki_len;
 	return PE_OK;
 }
 
+/* The six protection attributes in one C_GetAttributeValue. */
 enum pe_code
 pe_p11_key_attrs(struct pe_p11_key *key, struct pe_p11_key_attrs *attrs, struct pe_err *err)
 {
-	enum pe_code rc;
+	CK_BBOOL b[6] = { CK_FALSE, CK_FALSE, CK_FALSE, CK_FALSE, CK_FALSE, CK_FALSE };
+	CK_ATTRIBUTE read[6] = {
+		{ CKA_TOKEN, &b[0], sizeof(b[0]) },
+		{ CKA_PRIVATE, &b[1], sizeof(b[1]) },
+		{ CKA_SENSITIVE, &b[2], sizeof(b[2]) },
+		{ CKA_EXTRACTABLE, &b[3], sizeof(b[3]) },
+		{ CKA_ALWAYS_SENSITIVE, &b[4], sizeof(b[4]) },
+		{ CKA_NEVER_EXTRACTABLE, &b[5], sizeof(b[5]) },
+	};
+	CK_RV rv;
 
-	rc = read_bool(key, CKA_TOKEN, &attrs->token, err);
-	if (rc == PE_OK)
-		rc = read_bool(key, CKA_PRIVATE, &attrs->private_, err);
-	if (rc == PE_OK)
-		rc = read_bool(key, CKA_SENSITIVE, &attrs->sensitive, err);
-	if (rc == PE_OK)
-		rc = read_bool(key, CKA_EXTRACTABLE, &attrs->extractable, err);
-	if (rc == PE_OK)
-		rc = read_bool(key, CKA_ALWAYS_SENSITIVE, &attrs->always_sensitive, err);
-	if (rc == PE_OK)
-		rc = read_bool(key, CKA_NEVER_EXTRACTABLE, &attrs->never_extractable, err);
-	return rc;
+	rv = key->tok->mod->fn->C_GetAttributeValue(key->tok->session, key->priv, read, 6);
+	if (rv != CKR_OK)
+		return pe_p11_err(err, "C_GetAttributeValue", rv);
+	attrs->token = b[0] == CK_TRUE;
+	attrs->private_ = b[1] == CK_TRUE;
+	attrs->sensitive = b[2] == CK_TRUE;
+	attrs->extractable = b[3] == CK_TRUE;
+	attrs->always_sensitive = b[4] == CK_TRUE;
+	attrs->never_extractable = b[5] == CK_TRUE;
+	return PE_OK;
 }
 
-/* Reads label, id and key type of key->priv, and finds its public half. */
+/* Reads label, id and key type of key->priv, and finds its public half if key->pub is unset. */
 static enum pe_code
 key_load(struct pe_p11_key *key, struct pe_err *err)
 {
@@ -184,7 +189,10 @@ key_load(struct pe_p11_key *key, struct pe_err *err)
 		return rc;
 	}
 
-	/* the public half: same CKA_ID, or same label when the key has no id */
+	/*
+	 * the public half, unless the caller knows it: same CKA_ID, or same
+	 * label when the key has no id
+	 */
 	find[0].type = CKA_CLASS;
 	find[0].pValue = &klass;
 	find[0].ulValueLen = sizeof(klass);
@@ -197,12 +205,13 @@ key_load(struct pe_p11_key *key, struct pe_err *err)
 		find[1].pValue = key->label ? key->label : "";
 		find[1].ulValueLen = key->label ? strlen(key->label) : 0;
 	}
-	key->pub = CK_INVALID_HANDLE;
-	rc = pe_p11_objects_find(tok, find, 2, pub, 2, &count, err);
-	if (rc != PE_OK)
-		return rc;
-	if (count == 1)
-		key->pub = pub[0];
+	if (key->pub == CK_INVALID_HANDLE) {
+		rc = pe_p11_objects_find(tok, find, 2, pub, 2, &count, err);
+		if (rc != PE_OK)
+			return rc;
+		if (count == 1)
+			key->pub = pub[0];
+	}
 
 	rc = pe_p11_key_public_der(key, &der, &der_len, err);
 	if (rc != PE_OK)
@@ -216,8 +225,8 @@ key_load(struct pe_p11_key *key, struct pe_err *err)
 }
 
 enum pe_code
-pe_p11_key_from_handle(struct pe_p11_token *tok, CK_OBJECT_HANDLE priv, struct pe_p11_key **out,
-		       struct pe_err *err)
+pe_p11_key_from_handle(struct pe_p11_token *tok, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub,
+		       struct pe_p11_key **out, struct pe_err *err)
 {
 	struct pe_p11_key *key;
 	enum pe_code rc;
@@ -227,6 +236,7 @@ pe_p11_key_from_handle(struct pe_p11_token *tok, CK_OBJECT_HANDLE priv, struct p
 		return pe_err_set(err, PE_E_FAIL, "out of memory");
 	key->tok = tok;
 	key->priv = priv;
+	key->pub = pub;
 	rc = key_load(key, err);
 	if (rc != PE_OK) {
 		pe_p11_key_free(key);
@@ -270,7 +280,7 @@ pe_p11_key_open(struct pe_p11_token *tok, const char *uri_string, struct pe_p11_
 		return pe_err_set(err, PE_E_USAGE,
 				  "'%s' matches %lu private keys on token %s: add object= or id=",
 				  uri_string, (unsigned long)count, tok->name);
-	return pe_p11_key_from_handle(tok, found[0], out, err);
+	return pe_p11_key_from_handle(tok, found[0], CK_INVALID_HANDLE, out, err);
 }
 
 static enum pe_code

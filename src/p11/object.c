@@ -13,8 +13,82 @@
 #include "p11-int.h"
 
 #define KEYS_MAX 256
+#define BY_ID_MAX 8
 
-/* Finds the private key whose public key is @spki. Returns: PE_E_NOTFOUND when none. */
+/*
+ * Loads @keys in turn, with @pub as their public half (CK_INVALID_HANDLE: look
+ * it up). Returns: PE_OK and the first whose public key is @spki; PE_E_NOTFOUND.
+ */
+static enum pe_code
+first_match(struct pe_p11_token *tok, const CK_OBJECT_HANDLE *keys, CK_ULONG count,
+	    CK_OBJECT_HANDLE pub, const unsigned char *spki, size_t spki_len,
+	    struct pe_p11_key **out)
+{
+	struct pe_p11_key *key;
+	struct pe_err skip;
+	unsigned char *der;
+	size_t der_len;
+	enum pe_code rc = PE_E_NOTFOUND;
+	CK_ULONG i;
+
+	for (i = 0; i < count && rc == PE_E_NOTFOUND; i++) {
+		key = NULL;
+		der = NULL;
+		if (pe_p11_key_from_handle(tok, keys[i], pub, &key, &skip) == PE_OK &&
+		    pe_p11_key_public_der(key, &der, &der_len, &skip) == PE_OK &&
+		    der_len == spki_len && memcmp(der, spki, spki_len) == 0) {
+			*out = key;
+			key = NULL;
+			rc = PE_OK;
+		}
+		free(der);
+		pe_p11_key_free(key);
+	}
+	return rc;
+}
+
+/*
+ * The private key whose CKA_ID is the SHA-1 of @spki (the id generate-key
+ * gives), from one search for the objects with that id, which also yields
+ * the public half that key_load() would otherwise search for: the one public
+ * key with the same CKA_ID. Returns: PE_E_NOTFOUND when none matches.
+ */
+static enum pe_code
+key_by_id(struct pe_p11_token *tok, const unsigned char *spki, size_t spki_len,
+	  struct pe_p11_key **out)
+{
+	unsigned char id[20];
+	CK_ATTRIBUTE find = { CKA_ID, id, sizeof(id) };
+	CK_OBJECT_CLASS klass;
+	CK_ATTRIBUTE get = { CKA_CLASS, &klass, sizeof(klass) };
+	CK_OBJECT_HANDLE found[BY_ID_MAX], keys[BY_ID_MAX], pub = CK_INVALID_HANDLE;
+	CK_ULONG count = 0, n_keys = 0, n_pub = 0, i;
+	struct pe_err skip;
+
+	if (pe_p11_evp_key_id(spki, spki_len, id, &skip) != PE_OK ||
+	    pe_p11_objects_find(tok, &find, 1, found, BY_ID_MAX, &count, &skip) != PE_OK ||
+	    count > BY_ID_MAX)
+		return PE_E_NOTFOUND;
+	for (i = 0; i < count; i++) {
+		get.ulValueLen = sizeof(klass);
+		if (tok->mod->fn->C_GetAttributeValue(tok->session, found[i], &get, 1) != CKR_OK)
+			continue;
+		if (klass == CKO_PRIVATE_KEY) {
+			keys[n_keys++] = found[i];
+		} else if (klass == CKO_PUBLIC_KEY) {
+			pub = found[i];
+			n_pub++;
+		}
+	}
+	return first_match(tok, keys, n_keys, n_pub == 1 ? pub : CK_INVALID_HANDLE, spki, spki_len,
+			   out);
+}
+
+/*
+ * Finds the private key whose public key is @spki: by its CKA_ID first, one
+ * search; only then by loading every private key on the token in turn.
+ * Returns: PE_E_NOTFOUND when none.
+ */
 static enum pe_code
 key_for_spki(struct pe_p11_token *tok, const unsigned char *spki, size_t spki_len,
 	     struct pe_p11_key **out, struct pe_err *err)
@@ -22,12 +96,11 @@ key_for_spki(struct pe_p11_token *tok, const unsigned char *spki, size_t spki_le
 	CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE find = { CKA_CLASS, &klass, sizeof(klass) };
 	CK_OBJECT_HANDLE *keys;
-	CK_ULONG count = 0, i;
-	struct pe_p11_key *key;
-	struct pe_err skip;
-	unsigned char *der;
-	size_t der_len;
+	CK_ULONG count = 0;
 	enum pe_code rc;
+
+	if (key_by_id(tok, spki, spki_len, out) == PE_OK)
+		return PE_OK;
 
 	keys = calloc(KEYS_MAX, sizeof(*keys));
 	if (keys == NULL)
@@ -38,20 +111,8 @@ key_for_spki(struct pe_p11_token *tok, const unsigned char *spki, size_t spki_le
 	if (count > KEYS_MAX)
 		pe_msg_warn("token %s holds %lu private keys: only the first %d are compared",
 			    tok->name, (unsigned long)count, KEYS_MAX);
-	rc = PE_E_NOTFOUND;
-	for (i = 0; i < count && i < KEYS_MAX && rc == PE_E_NOTFOUND; i++) {
-		key = NULL;
-		der = NULL;
-		if (pe_p11_key_from_handle(tok, keys[i], &key, &skip) == PE_OK &&
-		    pe_p11_key_public_der(key, &der, &der_len, &skip) == PE_OK &&
-		    der_len == spki_len && memcmp(der, spki, spki_len) == 0) {
-			*out = key;
-			key = NULL;
-			rc = PE_OK;
-		}
-		free(der);
-		pe_p11_key_free(key);
-	}
+	rc = first_match(tok, keys, count < KEYS_MAX ? count : KEYS_MAX, CK_INVALID_HANDLE, spki,
+			 spki_len, out);
 	if (rc == PE_E_NOTFOUND)
 		pe_err_set(err, PE_E_NOTFOUND,
 			   "the certificate's public key matches no private key on token %s; "

@@ -56,6 +56,8 @@ struct pe_p11_key {
 	size_t id_len;
 	char *label;
 	char *uri;
+	unsigned char *spki;	/* the public key as DER, read once: pe_p11_key_public_der() */
+	size_t spki_len;
 };
 
 /* A template that is freed in one call (libp11 PKCS11_TEMPLATE). */
@@ -109,9 +111,14 @@ bool pe_p11_has_mech(const struct pe_p11_token *tok, CK_MECHANISM_TYPE mech);
 enum pe_code pe_p11_ctx_new_borrowed(CK_FUNCTION_LIST *fn, const char *name,
 				     struct pe_p11_ctx **out, struct pe_err *err);
 
-/* key.c: the key whose private half is @priv. Returns: newly allocated *out. */
+/*
+ * key.c: the key whose private half is @priv and public half @pub, or with
+ * @pub CK_INVALID_HANDLE the one public key with the same CKA_ID (label when
+ * it has no id), if any. Returns: newly allocated *out.
+ */
 enum pe_code pe_p11_key_from_handle(struct pe_p11_token *tok, CK_OBJECT_HANDLE priv,
-				    struct pe_p11_key **out, struct pe_err *err);
+				    CK_OBJECT_HANDLE pub, struct pe_p11_key **out,
+				    struct pe_err *err);
 
 /* uri.c */
 
