@@ -119,6 +119,8 @@ code_name()
 	6) echo crypto ;;
 	7) echo network ;;
 	8) echo ca_rejected ;;
+	9) echo store ;;
+	10) echo pending ;;
 	*) fail "code_name: no name for $1 here" ;;
 	esac
 }
@@ -255,4 +257,104 @@ secret_file()
 {
 	(umask 077 && printf '%s\n' "$2" >"$work/$1")
 	echo "$work/$1"
+}
+
+# The reference CA, p11enroll-ca ($P11ENROLL_CA), for tests that need a CA
+# service: refca_init DIR makes one, refca_start DIR serves it on a free
+# 127.0.0.1 port, refca_stop DIR stops it. Every server started is stopped
+# when the test exits (an EXIT trap; a test that sets its own EXIT trap calls
+# refca_stop_all from it).
+
+# refca ARGS...: p11enroll-ca (under valgrind for memcheck)
+refca()
+{
+	[ -n "${P11ENROLL_CA:-}" ] && [ -x "$P11ENROLL_CA" ] ||
+		fail "P11ENROLL_CA is not set to the built p11enroll-ca"
+	if [ -n "${P11ENROLL_VALGRIND:-}" ]; then
+		valgrind -q --error-exitcode=80 --leak-check=full --errors-for-leak-kinds=definite \
+			--suppressions="$TEST_LIB/valgrind.supp" "$P11ENROLL_CA" "$@"
+	else
+		"$P11ENROLL_CA" "$@"
+	fi
+}
+
+# refca_init DIR: a new CA in DIR (which must not exist yet)
+refca_init()
+{
+	refca --home "$1" init >"$1.init.out" 2>&1 ||
+		{ cat "$1.init.out" >&2; fail "p11enroll-ca --home $1 init failed"; }
+}
+
+# refca_start DIR [SERVE-OPTION...]: serves the CA in DIR in the background
+# (e.g. refca_start DIR --auto-approve; refca_start DIR --listen
+# 127.0.0.1:$REFCA_PORT comes back on the port it had, the later --listen
+# winning) and waits, at most 10 s (30 s under valgrind), until it listens. Sets and exports REFCA_PID, REFCA_PORT,
+# REFCA_URL (the cpca20 service URL, https://127.0.0.1:PORT/ui/api/FOLDER)
+# and REFCA_ROOT (the CA certificate, PEM, for curl --cacert). The server's
+# stderr, one line per request, goes to DIR.log.
+refca_start()
+{
+	_refca_dir=$1
+	shift
+	[ -n "${P11ENROLL_CA:-}" ] && [ -x "$P11ENROLL_CA" ] ||
+		fail "P11ENROLL_CA is not set to the built p11enroll-ca"
+	rm -f "$_refca_dir.port" "$_refca_dir.pid"
+	# a simple command, not a function: then $! is the server itself, not a subshell
+	if [ -n "${P11ENROLL_VALGRIND:-}" ]; then
+		valgrind -q --error-exitcode=80 --leak-check=full --errors-for-leak-kinds=definite \
+			--suppressions="$TEST_LIB/valgrind.supp" \
+			"$P11ENROLL_CA" --home "$_refca_dir" serve --listen 127.0.0.1:0 \
+			--port-file "$_refca_dir.port" --pid-file "$_refca_dir.pid" "$@" \
+			2>>"$_refca_dir.log" &
+	else
+		"$P11ENROLL_CA" --home "$_refca_dir" serve --listen 127.0.0.1:0 \
+			--port-file "$_refca_dir.port" --pid-file "$_refca_dir.pid" "$@" \
+			2>>"$_refca_dir.log" &
+	fi
+	REFCA_PID=$!
+	echo "$REFCA_PID" >"$_refca_dir.spid"
+	refca_dirs="${refca_dirs:-} $_refca_dir"
+	trap refca_stop_all EXIT
+	_refca_tries=100
+	[ -z "${P11ENROLL_VALGRIND:-}" ] || _refca_tries=300
+	while [ ! -s "$_refca_dir.port" ]; do
+		if ! kill -0 "$REFCA_PID" 2>/dev/null; then
+			cat "$_refca_dir.log" >&2
+			fail "p11enroll-ca serve ($_refca_dir) exited before listening"
+		fi
+		_refca_tries=$((_refca_tries - 1))
+		[ "$_refca_tries" -gt 0 ] ||
+			fail "p11enroll-ca serve ($_refca_dir) is not listening"
+		sleep 0.1
+	done
+	REFCA_PORT=$(cat "$_refca_dir.port")
+	REFCA_URL=https://127.0.0.1:$REFCA_PORT/ui/api/$(jq -r .folder "$_refca_dir/config.json")
+	REFCA_ROOT=$_refca_dir/ca-cert.pem
+	export REFCA_PID REFCA_PORT REFCA_URL REFCA_ROOT
+}
+
+# refca_stop DIR: stops the server of DIR (SIGTERM) and fails unless it
+# exits 0, which under ASan or valgrind also means no leak
+refca_stop()
+{
+	[ -s "$1.spid" ] || fail "refca_stop: no server was started for $1"
+	_refca_pid=$(cat "$1.spid")
+	rm -f "$1.spid"
+	kill -TERM "$_refca_pid" 2>/dev/null || true
+	_refca_rc=0
+	wait "$_refca_pid" || _refca_rc=$?
+	[ "$_refca_rc" -eq 0 ] ||
+		{ tail -n 30 "$1.log" >&2; fail "p11enroll-ca serve ($1) exited $_refca_rc"; }
+}
+
+# refca_stop_all: stops every server still running, quietly (the EXIT trap)
+refca_stop_all()
+{
+	for _refca_d in ${refca_dirs:-}; do
+		if [ -s "$_refca_d.spid" ]; then
+			kill -TERM "$(cat "$_refca_d.spid")" 2>/dev/null || true
+			wait "$(cat "$_refca_d.spid")" 2>/dev/null || true
+			rm -f "$_refca_d.spid"
+		fi
+	done
 }
