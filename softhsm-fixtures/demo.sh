@@ -1,17 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# usage: demo.sh P11ENROLL
+# usage: demo.sh BUILD_DIR
 #
-# The main job on the embedded default: a fresh SoftHSM token is enrolled end
-# to end. The token is initialised, a key pair is made on it, the token signs
-# the certificate request, a throw-away local CA (openssl) issues the
-# certificate, and the certificate is written back next to the key.
-# Everything lives in demo-out/ (set DEMO_DIR to move it); nothing touches the
-# system's tokens.
+# The main job on the embedded default: the seed workflow end to end on a
+# fresh SoftHSM token and the reference CA service (p11enroll-ca) on loopback.
+# Connect the service by registering (the operator approves), request a
+# certificate with the key made on the token (the operator approves), refresh,
+# and find the certificate installed on the token next to its key.
+# Everything lives in demo-out/ (DEMO_DIR moves it); nothing touches the
+# system's tokens or the user's own p11enroll state.
 set -eu
 
-p11enroll=${1:?usage: demo.sh P11ENROLL}
+build=${1:?usage: demo.sh BUILD_DIR}
+build=$(cd "$build" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 out=${DEMO_DIR:-$here/../demo-out}
 module=
@@ -25,8 +27,9 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 umask 077
 SOFTHSM2_CONF=$out/softhsm2.conf
+P11ENROLL_HOME=$out/p11enroll
 P11ENROLL_TOKENS_DIR=${P11ENROLL_TOKENS_DIR:-$here/../tokens}
-export SOFTHSM2_CONF P11ENROLL_TOKENS_DIR
+export SOFTHSM2_CONF P11ENROLL_HOME P11ENROLL_TOKENS_DIR
 sh "$here/make-tokens.sh" "$out"
 
 # The PINs a security officer would type; here they come from files (0600),
@@ -42,45 +45,69 @@ step()
 pe()
 {
 	printf '$ p11enroll %s\n' "$*"
-	"$p11enroll" --module "$module" "$@"
+	"$build/p11enroll" --module "$module" "$@"
 }
 
-step "1. The slots: SoftHSM offers one empty token"
-free_slot=$("$p11enroll" --module "$module" --json list-slots |
+ca()
+{
+	printf '$ p11enroll-ca %s\n' "$*"
+	"$build/p11enroll-ca" --home "$out/ca" "$@"
+}
+
+newest()
+{
+	"$build/p11enroll-ca" --home "$out/ca" --json "$1" | jq -r "[.$2[]] | max_by(.id | tonumber) | .id"
+}
+
+step "0. The CA operator sets up the reference CA service on loopback"
+ca init
+"$build/p11enroll-ca" --home "$out/ca" serve --listen 127.0.0.1:0 \
+	--port-file "$out/ca.port" --pid-file "$out/ca.pid" 2>"$out/ca.log" &
+trap 'kill "$(cat "$out/ca.pid" 2>/dev/null)" 2>/dev/null || true' EXIT
+i=0
+while [ ! -s "$out/ca.port" ]; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || { cat "$out/ca.log" >&2; echo "demo: the CA did not start" >&2; exit 1; }
+	sleep 0.1
+done
+port=$(cat "$out/ca.port")
+url=https://127.0.0.1:$port/ui/api/$(jq -r .folder "$out/ca/config.json")
+echo "the service: $url"
+
+step "1. Trust the CA's root: check its fingerprint with the CA operator"
+fingerprint=$(openssl x509 -in "$out/ca/ca-cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+pe install-roots --service demo-ca --url "$url" --accept-fingerprint "$fingerprint"
+
+step "2. Connect the service: register a new user"
+pe add-service demo-ca --url "$url" --register \
+	--field CN="Ivanov Ivan" --field SN=Ivanov --field GN=Ivan \
+	--field SNILS=11223344595 --field INN=500100732259 --email ivanov@example.org
+pe list-services
+
+step "3. The CA operator approves the registration"
+ca approve-registration "$(newest list-registrations registrations)"
+pe list-services
+
+step "4. The token: SoftHSM offers one empty token; the request sets it up"
+free_slot=$("$build/p11enroll" --module "$module" --json list-slots |
 	jq -r '[.slots[] | select(.token_present and (.token.flags | index("initialized") | not))][0].slot_id')
-pe list-slots
+pe list-templates --service demo-ca
 
-step "2. Initialise the token: label, SO PIN, user PIN"
-pe init-token --token "pkcs11:slot-id=$free_slot" --label demo-card \
-	--so-pin-source "file:$out/so-pin" --pin-source "file:$out/user-pin"
+step "5. Request a certificate: the key is made on the token, the token signs the request"
+pe request --service demo-ca --owner-type individual --template 1.2.643.2.2.46.0.8 \
+	--carrier token --token "pkcs11:slot-id=$free_slot" --token-label demo-card \
+	--key-type ec-p256 --so-pin-source "file:$out/so-pin" --pin-source "file:$out/user-pin"
+pe list-requests
 
-step "3. Generate an EC P-256 key pair on the token (it never leaves it)"
-pe generate-key --token pkcs11:token=demo-card --type ec-p256 --label demo-key \
-	--pin-source "file:$out/user-pin"
+step "6. The CA operator approves the request"
+ca approve-request "$(newest list-requests requests)"
 
-step "4. The token signs a certificate request"
-pe make-csr --key "pkcs11:token=demo-card;object=demo-key" \
-	--subject "/C=RU/L=Moscow/O=Demo/CN=Ivanov Ivan" \
-	--field SNILS=11223344595 --field INN=500100732259 \
-	--template 1.2.643.2.2.46.0.8 --sign-tool "p11enroll" \
-	--key-usage critical,digitalSignature --ext-key-usage clientAuth,emailProtection \
-	--email ivanov@example.org --pin-source "file:$out/user-pin" --out "$out/request.pem"
-openssl req -in "$out/request.pem" -verify -noout
+step "7. Refresh: the certificate is downloaded, checked, installed next to its key"
+pe refresh --all --pin-source "file:$out/user-pin"
+pe list-certs
 
-step "5. A throw-away local CA issues the certificate"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj "/CN=p11enroll demo CA" -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
-openssl x509 -req -in "$out/request.pem" -CA "$out/ca.pem" -CAkey "$out/ca.key" \
-	-CAcreateserial -days 1 -copy_extensions copy -out "$out/cert.pem" 2>/dev/null
-openssl x509 -in "$out/cert.pem" -noout -subject -issuer -serial
-
-step "6. The certificate goes onto the token, next to its key"
-pe import-cert --token pkcs11:token=demo-card --cert "$out/cert.pem" \
-	--pin-source "file:$out/user-pin"
-
-step "7. What anyone can see on the token now: the certificate beside the key's public half"
+step "8. What anyone can see on the token now: the certificate beside the key's public half"
 pkcs11-tool --module "$module" --token-label demo-card --list-objects 2>/dev/null |
 	grep -E 'Object|label|ID|subject' || true
-openssl verify -CAfile "$out/ca.pem" "$out/cert.pem"
 
-printf '\ndemo: done; the token and every file are in %s\n' "$out"
+printf '\ndemo: done; the token, the CA and every file are in %s\n' "$out"

@@ -15,17 +15,20 @@
 #include "util/util.h"
 
 struct pe_out;
+struct pe_store;
+struct pe_request;
 
 struct pe_cli {
-	const char *module_path;	/* --module, else the p11-kit registry */
-	const char *home;		/* --home */
+	const char *module_path; /* --module, else the p11-kit registry */
+	const char *home;	 /* --home */
 	bool json;
 	enum pe_verbosity verbosity;
-	struct pe_p11_ctx *p11;		/* loaded on first use: pe_cli_p11() */
+	struct pe_p11_ctx *p11; /* loaded on first use: pe_cli_p11() */
+	struct pe_store *store; /* opened on first use: pe_cli_store() */
 	struct pe_out *out;
-	struct pe_err err;		/* the failure reported, if any */
+	struct pe_err err; /* the failure reported, if any */
 	bool failed;
-	bool helped;			/* --help was answered: no JSON document */
+	bool helped; /* --help was answered: no JSON document */
 };
 
 /* An option with its help right beside it (p11-kit usages[]). */
@@ -33,15 +36,15 @@ struct pe_cli_opt {
 	const char *name;
 	int has_arg;
 	int val;
-	const char *arg;	/* "URI", or NULL for a flag */
+	const char *arg; /* "URI", or NULL for a flag */
 	const char *help;
 };
 
 struct pe_command {
 	const char *name;
-	const char *usage;	/* the synopsis after the command name */
+	const char *usage; /* the synopsis after the command name */
 	const char *summary;
-	const struct pe_cli_opt *options;	/* ends with { NULL } */
+	const struct pe_cli_opt *options; /* ends with { NULL } */
 	int (*exec)(struct pe_cli *cli, int argc, char **argv);
 };
 
@@ -72,29 +75,31 @@ int pe_cli_fail(struct pe_cli *cli, const struct pe_err *err);
 /* Returns: the loaded modules, loading them on first use. */
 enum pe_code pe_cli_p11(struct pe_cli *cli, struct pe_p11_ctx **out, struct pe_err *err);
 
+/* Returns: the user's state, opened on first use (in --home, else the default). */
+enum pe_code pe_cli_store(struct pe_cli *cli, struct pe_store **out, struct pe_err *err);
+
+/*
+ * Reads one line of text (not a secret: it is echoed) from the terminal after
+ * showing @prompt. Returns: newly allocated *out (free()); PE_E_USAGE naming
+ * @what when there is no terminal.
+ */
+enum pe_code pe_cli_ask(const char *prompt, const char *what, char **out, struct pe_err *err);
+
 /* Opens the one token @uri names, with its vendor profile. */
 enum pe_code pe_cli_token_open(struct pe_cli *cli, const char *uri, unsigned flags,
 			       struct pe_p11_token **tok, struct pe_token_profile **profile,
 			       struct pe_err *err);
 
-/*
- * Logs in with the PIN safety rules: lock flags first, then the PIN pad or
- * the PIN from @source (or a prompt), tried once.
- */
-enum pe_code pe_cli_login(struct pe_p11_token *tok, enum pe_p11_user who, const char *source,
-			  const char *option, struct pe_err *err);
-
-/*
- * Reads a new PIN (asked twice on a terminal) and checks it against the
- * token and its profile. Returns: newly allocated *pin (pe_secret_free()).
- */
-enum pe_code pe_cli_new_pin(const struct pe_p11_token *tok, const struct pe_token_profile *profile,
-			    const char *source, const char *option, const char *what,
-			    struct pe_secret **pin, struct pe_err *err);
-
 /* Describes a token (label, serial, URI, flags, key types) in the current output object. */
 void pe_cli_token_describe(struct pe_out *out, const struct pe_p11_slot *token,
 			   const struct pe_token_profile *profile);
+
+/* Describes a request (state, the seed's state, CA id, key, reason) in the current object. */
+void pe_cli_request_describe(struct pe_out *out, const struct pe_request *req);
+
+/* Returns: the exit status a request's state stands for (0, 7 connection problem, 8 rejected,
+ * 6 a certificate that failed its checks). */
+int pe_cli_request_status(const struct pe_request *req);
 
 /* Writes @data to @path atomically (temporary file, fsync, rename) with @mode. */
 enum pe_code pe_cli_write_file(const char *path, const void *data, size_t len, unsigned mode,
@@ -124,5 +129,15 @@ extern const struct pe_command pe_cmd_set_pin_entry;
 extern const struct pe_command pe_cmd_generate_key_entry;
 extern const struct pe_command pe_cmd_make_csr_entry;
 extern const struct pe_command pe_cmd_import_cert_entry;
+extern const struct pe_command pe_cmd_add_service_entry;
+extern const struct pe_command pe_cmd_list_services_entry;
+extern const struct pe_command pe_cmd_remove_service_entry;
+extern const struct pe_command pe_cmd_install_roots_entry;
+extern const struct pe_command pe_cmd_list_templates_entry;
+extern const struct pe_command pe_cmd_request_entry;
+extern const struct pe_command pe_cmd_list_requests_entry;
+extern const struct pe_command pe_cmd_show_request_entry;
+extern const struct pe_command pe_cmd_refresh_entry;
+extern const struct pe_command pe_cmd_list_certs_entry;
 
 #endif /* PE_CLI_CLI_H */

@@ -125,7 +125,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 				pe_p11_token_name(tok), pe_key_type_name(gen.type), can);
 		goto out;
 	}
-	rc = pe_cli_login(tok, PE_P11_USER, pin_source, "--pin-source", &err);
+	rc = pe_p11_token_login_source(tok, PE_P11_USER, pin_source, "--pin-source", &err);
 	if (rc == PE_OK)
 		rc = pe_p11_key_generate(tok, &gen, &key, &err);
 	if (rc != PE_OK)

@@ -59,7 +59,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	if (rc == PE_OK)
 		rc = pe_cli_token_open(cli, uri, PE_P11_OPEN_RW, &tok, &profile, &err);
 	if (rc == PE_OK)
-		rc = pe_cli_login(tok, PE_P11_USER, pin_source, "--pin-source", &err);
+		rc = pe_p11_token_login_source(tok, PE_P11_USER, pin_source, "--pin-source", &err);
 	if (rc == PE_OK)
 		rc = pe_p11_cert_import(tok, pe_cert_p11(cert), profile->cert_private, &res, &err);
 	if (rc != PE_OK)

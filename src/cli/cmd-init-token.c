@@ -70,9 +70,10 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		goto out;
 	initialized = (pe_p11_token_info(tok)->flags & PE_P11_F_INITIALIZED) != 0;
 	if (initialized && !force) {
-		rc = pe_err_set(&err, PE_E_USAGE,
-				"token %s is already initialised: --force wipes it and all its keys",
-				pe_p11_token_name(tok));
+		rc = pe_err_set(
+			&err, PE_E_USAGE,
+			"token %s is already initialised: --force wipes it and all its keys",
+			pe_p11_token_name(tok));
 		goto out;
 	}
 	rc = pe_token_profile_label_check(profile, label, &err);
@@ -84,12 +85,12 @@ exec(struct pe_cli *cli, int argc, char **argv)
 			rc = pe_secret_read(so_source, "--so-pin-source", "SO PIN", false, &so_pin,
 					    &err);
 	} else {
-		rc = pe_cli_new_pin(tok, profile, so_source, "--so-pin-source", "SO PIN", &so_pin,
-				    &err);
+		rc = pe_token_profile_new_pin(profile, pe_p11_token_info(tok), so_source,
+					      "--so-pin-source", "SO PIN", &so_pin, &err);
 	}
 	if (rc == PE_OK)
-		rc = pe_cli_new_pin(tok, profile, pin_source, "--pin-source", "user PIN",
-				    &user_pin, &err);
+		rc = pe_token_profile_new_pin(profile, pe_p11_token_info(tok), pin_source,
+					      "--pin-source", "user PIN", &user_pin, &err);
 	if (rc == PE_OK)
 		rc = pe_p11_token_init(tok, label, so_pin, user_pin, &err);
 	if (rc != PE_OK)

@@ -160,12 +160,14 @@ exec(struct pe_cli *cli, int argc, char **argv)
 			if (spec.n_fields >= LIST_MAX)
 				return pe_cli_usage(cli, cmd, "more than %d --field", LIST_MAX);
 			if (split_field(optarg, &fields[spec.n_fields]) != 0)
-				return pe_cli_usage(cli, cmd, "--field '%s' is not OID=VALUE", optarg);
+				return pe_cli_usage(cli, cmd, "--field '%s' is not OID=VALUE",
+						    optarg);
 			spec.n_fields++;
 			break;
 		case OPT_TEMPLATE:
 			if (parse_template(optarg, &spec) != 0)
-				return pe_cli_usage(cli, cmd, "--template takes OID[:MAJOR[:MINOR]]");
+				return pe_cli_usage(cli, cmd,
+						    "--template takes OID[:MAJOR[:MINOR]]");
 			break;
 		case OPT_SIGN_TOOL:
 			spec.sign_tool = optarg;
@@ -213,7 +215,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		goto out;
 	rc = pe_cli_token_open(cli, uri, 0, &tok, &profile, &err);
 	if (rc == PE_OK)
-		rc = pe_cli_login(tok, PE_P11_USER, pin_source, "--pin-source", &err);
+		rc = pe_p11_token_login_source(tok, PE_P11_USER, pin_source, "--pin-source", &err);
 	if (rc == PE_OK)
 		rc = pe_p11_key_open(tok, uri, &key, &err);
 	if (rc == PE_OK)

@@ -89,7 +89,8 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		if (rc != PE_OK)
 			goto out;
 	}
-	rc = pe_cli_new_pin(tok, profile, new_source, "--new-pin-source", what, &new_pin, &err);
+	rc = pe_token_profile_new_pin(profile, pe_p11_token_info(tok), new_source,
+				      "--new-pin-source", what, &new_pin, &err);
 	if (rc == PE_OK)
 		rc = pe_p11_token_login(tok, who, old_pin, &err);
 	if (rc == PE_OK && unblock)

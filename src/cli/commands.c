@@ -18,6 +18,16 @@ static const struct pe_command *const commands[] = {
 	&pe_cmd_generate_key_entry,
 	&pe_cmd_make_csr_entry,
 	&pe_cmd_import_cert_entry,
+	&pe_cmd_add_service_entry,
+	&pe_cmd_list_services_entry,
+	&pe_cmd_remove_service_entry,
+	&pe_cmd_install_roots_entry,
+	&pe_cmd_list_templates_entry,
+	&pe_cmd_request_entry,
+	&pe_cmd_list_requests_entry,
+	&pe_cmd_show_request_entry,
+	&pe_cmd_refresh_entry,
+	&pe_cmd_list_certs_entry,
 	NULL,
 };
 
@@ -87,36 +97,62 @@ pe_cli_usage(struct pe_cli *cli, const struct pe_command *cmd, const char *fmt, 
 	return PE_E_USAGE;
 }
 
+static const struct pe_cli_opt *
+option_named(const struct pe_command *cmd, const char *name, size_t len)
+{
+	const struct pe_cli_opt *o;
+
+	for (o = cmd->options; o->name != NULL; o++) {
+		if (strlen(o->name) == len && strncmp(name, o->name, len) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 /*
  * getopt_long takes any unambiguous prefix of a long option, so "--pin 1234"
  * would be read as "--pin-source 1234" and the PIN would end up in an error
- * message. Options are spelled out in full here; the value is never shown.
+ * message. Before the first option is parsed, every long option must be
+ * spelled out in full; the value is never shown.
  */
 static bool
-spelled_out(const struct pe_command *cmd, const char *arg)
+spelled_out(const struct pe_command *cmd, int argc, char **argv)
 {
 	const struct pe_cli_opt *o;
-	size_t len = strcspn(arg + 2, "=");
+	size_t len;
+	int i;
 
-	if (len == 4 && strncmp(arg + 2, "help", 4) == 0)
-		return true;
-	for (o = cmd->options; o->name != NULL; o++) {
-		if (strlen(o->name) == len && strncmp(arg + 2, o->name, len) == 0)
-			return true;
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		len = strcspn(argv[i] + 2, "=");
+		if (len == 4 && strncmp(argv[i] + 2, "help", 4) == 0)
+			continue;
+		o = option_named(cmd, argv[i] + 2, len);
+		if (o == NULL) {
+			fprintf(stderr,
+				"p11enroll: unknown option '--%.*s' (options are not "
+				"abbreviated)\n",
+				(int)len, argv[i] + 2);
+			return false;
+		}
+		/* the option's value is the next word: not an option to check */
+		if (o->has_arg == required_argument && argv[i][2 + len] != '=')
+			i++;
 	}
-	return false;
+	return true;
 }
 
 int
 pe_cli_getopt(const struct pe_command *cmd, int argc, char **argv)
 {
 	struct option longs[OPTS_MAX + 2];
-	char shorts[OPTS_MAX * 2 + 4] = "+h";
-	size_t n = 0, s = 2;
+	char shorts[OPTS_MAX * 2 + 4] = "h";
+	size_t n = 0, s = 1;
 	const struct pe_cli_opt *o;
 	struct pe_secret_source src;
 	struct pe_err err;
-	int idx, longindex, c;
+	int longindex, c;
 
 	for (o = cmd->options; o->name != NULL && n < OPTS_MAX; o++, n++) {
 		longs[n].name = o->name;
@@ -136,12 +172,8 @@ pe_cli_getopt(const struct pe_command *cmd, int argc, char **argv)
 	memset(&longs[n + 1], 0, sizeof(longs[n + 1]));
 	shorts[s] = '\0';
 	/* optind is 0 before the first call: GNU getopt starts again from argv[1] */
-	idx = optind > 0 ? optind : 1;
-	if (idx < argc && strncmp(argv[idx], "--", 2) == 0 && argv[idx][2] != '\0' &&
-	    !spelled_out(cmd, argv[idx])) {
-		fprintf(stderr, "p11enroll: unknown option '--%.*s' (options are not abbreviated)\n",
-			(int)strcspn(argv[idx] + 2, "="), argv[idx] + 2);
-		optind = idx + 1;
+	if (optind == 0 && !spelled_out(cmd, argc, argv)) {
+		optind = argc;
 		return '?';
 	}
 	longindex = -1;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "store/store.h"
 
 enum pe_code
 pe_cli_p11(struct pe_cli *cli, struct pe_p11_ctx **out, struct pe_err *err)
@@ -57,52 +58,7 @@ pe_cli_token_open(struct pe_cli *cli, const char *uri, unsigned flags,
 }
 
 enum pe_code
-pe_cli_login(struct pe_p11_token *tok, enum pe_p11_user who, const char *source,
-	     const char *option, struct pe_err *err)
-{
-	struct pe_secret *pin = NULL;
-	char prompt[128];
-	enum pe_code rc;
-
-	rc = pe_p11_token_login_check(tok, who, err);
-	if (rc != PE_OK)
-		return rc;
-	if (pe_p11_token_has_pin_pad(tok) && source == NULL)
-		return pe_p11_token_login(tok, who, NULL, err);
-	snprintf(prompt, sizeof(prompt), "%s of token %s", who == PE_P11_SO ? "SO PIN" : "PIN",
-		 pe_p11_token_name(tok));
-	rc = pe_secret_read(source, option, prompt, false, &pin, err);
-	if (rc == PE_OK)
-		rc = pe_p11_token_login(tok, who, pin, err);
-	pe_secret_free(pin);
-	return rc;
-}
-
-enum pe_code
-pe_cli_new_pin(const struct pe_p11_token *tok, const struct pe_token_profile *profile,
-	       const char *source, const char *option, const char *what, struct pe_secret **out,
-	       struct pe_err *err)
-{
-	struct pe_secret *pin = NULL;
-	char prompt[128];
-	enum pe_code rc;
-
-	snprintf(prompt, sizeof(prompt), "new %s", what);
-	rc = pe_secret_read(source, option, prompt, true, &pin, err);
-	if (rc == PE_OK)
-		rc = pe_token_profile_pin_check(profile, pe_p11_token_info(tok), pin, err);
-	if (rc != PE_OK) {
-		pe_secret_free(pin);
-		pe_err_prefix(err, "new %s", what);
-		return rc;
-	}
-	*out = pin;
-	return PE_OK;
-}
-
-enum pe_code
-pe_cli_write_file(const char *path, const void *data, size_t len, unsigned mode,
-		  struct pe_err *err)
+pe_cli_write_file(const char *path, const void *data, size_t len, unsigned mode, struct pe_err *err)
 {
 	char tmp[4096];
 	const unsigned char *p = data;
@@ -171,4 +127,93 @@ pe_cli_token_describe(struct pe_out *out, const struct pe_p11_slot *t,
 	pe_out_strs(out, "key_types", types, n);
 	if (profile != NULL)
 		pe_out_str(out, "profile", profile->name);
+}
+
+enum pe_code
+pe_cli_store(struct pe_cli *cli, struct pe_store **out, struct pe_err *err)
+{
+	char *home;
+	enum pe_code rc;
+
+	if (cli->store == NULL) {
+		home = pe_store_default_home(cli->home);
+		if (home == NULL)
+			return pe_err_set(err, PE_E_USAGE, "no state directory: give --home");
+		rc = pe_store_open(home, &cli->store, err);
+		free(home);
+		if (rc != PE_OK)
+			return rc;
+	}
+	*out = cli->store;
+	return PE_OK;
+}
+
+enum pe_code
+pe_cli_ask(const char *prompt, const char *what, char **out, struct pe_err *err)
+{
+	char line[1024];
+	size_t len;
+	FILE *tty;
+
+	tty = fopen("/dev/tty", "r+");
+	if (tty == NULL)
+		return pe_err_set(err, PE_E_USAGE, "no terminal to ask for %s", what);
+	fputs(prompt, tty);
+	fflush(tty);
+	if (fgets(line, sizeof(line), tty) == NULL) {
+		fclose(tty);
+		return pe_err_set(err, PE_E_USAGE, "nothing was entered for %s", what);
+	}
+	fclose(tty);
+	len = strcspn(line, "\r\n");
+	line[len] = '\0';
+	*out = strdup(line);
+	if (*out == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	return PE_OK;
+}
+
+void
+pe_cli_request_describe(struct pe_out *out, const struct pe_request *req)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%lld", (long long)req->id);
+	pe_out_str(out, "id", text);
+	pe_out_str(out, "status", pe_request_user_state(req->state));
+	pe_out_str(out, "state", pe_request_state_name(req->state));
+	if (req->state == PE_REQ_CONNECTION_PROBLEM)
+		pe_out_str(out, "resume_state", pe_request_state_name(req->resume_state));
+	pe_out_str(out, "service", req->service);
+	pe_out_str(out, "template", req->template_oid);
+	pe_out_str(out, "owner_type", req->owner_type);
+	pe_out_str(out, "subject", req->subject);
+	pe_out_str(out, "carrier", req->carrier);
+	pe_out_str(out, "token_serial", req->token_serial);
+	pe_out_str(out, "key_type", req->key_type);
+	pe_out_str(out, "key_label", req->key_label);
+	pe_out_str(out, "key_id", req->key_id);
+	pe_out_str(out, "key_uri", req->key_uri);
+	pe_out_str(out, "ca_request_id", req->ca_request_id);
+	pe_out_str(out, "ca_status", req->ca_status);
+	pe_out_str(out, "cert_serial", req->cert_serial);
+	pe_out_str(out, "cert_sha256", req->cert_sha256);
+	pe_out_str(out, "reason", req->reason);
+	pe_out_str(out, "created_at", req->created_at);
+	pe_out_str(out, "updated_at", req->updated_at);
+}
+
+int
+pe_cli_request_status(const struct pe_request *req)
+{
+	switch (req->state) {
+	case PE_REQ_REJECTED:
+		return PE_E_CA;
+	case PE_REQ_CONNECTION_PROBLEM:
+		return PE_E_NET;
+	case PE_REQ_FAILED:
+		return PE_E_CRYPTO;
+	default:
+		return PE_OK;
+	}
 }

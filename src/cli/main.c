@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * p11enroll: global options, then one command. Only this function exits,
- * with the command's enum pe_code as the status.
+ * p11enroll: global options, then one command. Only main() exits, with the
+ * command's enum pe_code as the status.
  */
 #include "config.h"
 
@@ -12,30 +12,32 @@
 
 #include <openssl/crypto.h>
 
-#include "cli.h"
+#include <curl/curl.h>
 
-#define SYNOPSIS \
+#include "cli.h"
+#include "store/store.h"
+
+#define SYNOPSIS                                                                                   \
 	"usage: p11enroll [--module PATH] [--home DIR] [--json] [-v|-q] COMMAND [options]\n"
 
 static void
 help_print(void)
 {
-	printf(SYNOPSIS
-	       "\n"
-	       "Enrolls PKCS#11 tokens for X.509 certificates: keys made on the token,\n"
-	       "requests signed by the token, certificates written back next to the key.\n"
-	       "\n"
-	       "global options:\n"
-	       "  --module=PATH    load this PKCS#11 module only (default: every module\n"
-	       "                   registered with p11-kit)\n"
-	       "  --home=DIR       state directory (default: $P11ENROLL_HOME, else\n"
-	       "                   $XDG_DATA_HOME/p11enroll)\n"
-	       "  --json           print one JSON document on stdout\n"
-	       "  -v, --verbose    debug messages on stderr\n"
-	       "  -q, --quiet      warnings and errors only\n"
-	       "  --version        print the version\n"
-	       "\n"
-	       "commands:\n");
+	printf(SYNOPSIS "\n"
+			"Enrolls PKCS#11 tokens for X.509 certificates: keys made on the token,\n"
+			"requests signed by the token, certificates written back next to the key.\n"
+			"\n"
+			"global options:\n"
+			"  --module=PATH    load this PKCS#11 module only (default: every module\n"
+			"                   registered with p11-kit)\n"
+			"  --home=DIR       state directory (default: $P11ENROLL_HOME, else\n"
+			"                   $XDG_DATA_HOME/p11enroll)\n"
+			"  --json           print one JSON document on stdout\n"
+			"  -v, --verbose    debug messages on stderr\n"
+			"  -q, --quiet      warnings and errors only\n"
+			"  --version        print the version\n"
+			"\n"
+			"commands:\n");
 	pe_commands_print();
 	printf("\n'p11enroll COMMAND --help' or 'p11enroll help COMMAND' describes one command.\n"
 	       "Secrets come from --pin-source and the like (file:PATH, env:NAME, fd:N)\n"
@@ -55,8 +57,8 @@ static const struct option global_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int
-main(int argc, char **argv)
+static int
+run(int argc, char **argv)
 {
 	struct pe_cli cli;
 	const struct pe_command *cmd = NULL;
@@ -105,7 +107,7 @@ main(int argc, char **argv)
 	}
 	if (!bad_option && optind < argc) {
 		help = strcmp(argv[optind], "help") == 0;
-		name = help ? argv[optind + 1] : argv[optind];	/* argv[argc] is NULL */
+		name = help ? argv[optind + 1] : argv[optind]; /* argv[argc] is NULL */
 	}
 	if (name != NULL)
 		cmd = pe_command_find(name);
@@ -127,12 +129,27 @@ main(int argc, char **argv)
 	} else {
 		argv += optind;
 		argc -= optind;
-		optind = 0;	/* GNU getopt starts again for the command's options */
+		optind = 0; /* GNU getopt starts again for the command's options */
 		rc = cmd->exec(&cli, argc, argv);
 	}
 	if (!cli.helped)
 		pe_out_finish(cli.out, cli.failed ? &cli.err : NULL);
 	pe_out_free(cli.out);
+	pe_store_close(cli.store);
 	pe_p11_ctx_free(cli.p11);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "p11enroll: (1) libcurl cannot be initialised\n");
+		return PE_E_FAIL;
+	}
+	rc = run(argc, argv);
+	curl_global_cleanup();
 	return rc;
 }

@@ -21,8 +21,8 @@ struct pe_out {
 	bool json;
 	cJSON *root;
 	cJSON *stack[DEPTH_MAX];
-	int depth;		/* stack[depth] is the current container */
-	bool broken;		/* out of memory while building: report at the end */
+	int depth;   /* stack[depth] is the current container */
+	bool broken; /* out of memory while building: report at the end */
 };
 
 struct pe_out *
@@ -89,8 +89,8 @@ pe_out_str(struct pe_out *out, const char *key, const char *value)
 {
 	if (out->json)
 		json_add(out, key, value ? cJSON_CreateString(value) : cJSON_CreateNull());
-	else
-		text_line(out, key, value ? value : "");
+	else if (value != NULL) /* nothing to say: no line */
+		text_line(out, key, value);
 }
 
 void

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -24,8 +25,10 @@ struct pe_cert {
 	unsigned char *value, *subject, *issuer, *serial, *spki;
 	struct pe_p11_cert p11;
 	char *subject_text;
+	char *issuer_text;
 	char *serial_hex;
 	char *sha256_hex;
+	char not_after[32];
 };
 
 void
@@ -40,6 +43,7 @@ pe_cert_free(struct pe_cert *cert)
 	OPENSSL_free(cert->serial);
 	OPENSSL_free(cert->spki);
 	free(cert->subject_text);
+	free(cert->issuer_text);
 	free(cert->serial_hex);
 	free(cert->sha256_hex);
 	free(cert);
@@ -52,7 +56,8 @@ name_text(const X509_NAME *name)
 	BUF_MEM *mem = NULL;
 	char *text = NULL;
 
-	if (bio != NULL && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	if (bio != NULL &&
+	    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
 	    BIO_get_mem_ptr(bio, &mem) == 1) {
 		text = malloc(mem->length + 1);
 		if (text != NULL) {
@@ -62,6 +67,18 @@ name_text(const X509_NAME *name)
 	}
 	BIO_free(bio);
 	return text;
+}
+
+static void
+time_text(const ASN1_TIME *t, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+		snprintf(out, size, "unknown");
+		return;
+	}
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static enum pe_code
@@ -104,6 +121,8 @@ cert_take(X509 *x509, struct pe_cert **out, struct pe_err *err)
 	cert->p11.spki = cert->spki;
 	cert->p11.spki_len = (size_t)n[4];
 	cert->subject_text = name_text(X509_get_subject_name(x509));
+	cert->issuer_text = name_text(X509_get_issuer_name(x509));
+	time_text(X509_get0_notAfter(x509), cert->not_after, sizeof(cert->not_after));
 	cert->sha256_hex = pe_hex_encode(md, md_len);
 	bn = ASN1_INTEGER_to_BN(sn, NULL);
 	hex = bn ? BN_bn2hex(bn) : NULL;
@@ -116,7 +135,8 @@ cert_take(X509 *x509, struct pe_cert **out, struct pe_err *err)
 	}
 	OPENSSL_free(hex);
 	BN_free(bn);
-	if (cert->subject_text == NULL || cert->sha256_hex == NULL || cert->serial_hex == NULL) {
+	if (cert->subject_text == NULL || cert->issuer_text == NULL || cert->sha256_hex == NULL ||
+	    cert->serial_hex == NULL) {
 		pe_cert_free(cert);
 		return pe_err_set(err, PE_E_FAIL, "out of memory");
 	}
@@ -203,4 +223,111 @@ const char *
 pe_cert_sha256_hex(const struct pe_cert *cert)
 {
 	return cert->sha256_hex;
+}
+
+const char *
+pe_cert_issuer(const struct pe_cert *cert)
+{
+	return cert->issuer_text;
+}
+
+const char *
+pe_cert_not_after(const struct pe_cert *cert)
+{
+	return cert->not_after;
+}
+
+bool
+pe_cert_matches_spki(const struct pe_cert *cert, const unsigned char *spki, size_t len)
+{
+	return cert->p11.spki_len == len && memcmp(cert->p11.spki, spki, len) == 0;
+}
+
+enum pe_code
+pe_cert_list_from_pem(const char *pem, size_t len, struct pe_cert ***out, size_t *n,
+		      struct pe_err *err)
+{
+	struct pe_cert **list = NULL, **grown;
+	size_t count = 0;
+	enum pe_code rc = PE_OK;
+	X509 *x509;
+	BIO *bio;
+
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	while (rc == PE_OK && (x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		grown = realloc(list, (count + 1) * sizeof(*list));
+		if (grown == NULL) {
+			X509_free(x509);
+			rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+			break;
+		}
+		list = grown;
+		rc = cert_take(x509, &list[count], err);
+		if (rc == PE_OK)
+			count++;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (rc == PE_OK && count == 0)
+		rc = pe_err_set(err, PE_E_USAGE, "no PEM certificate found");
+	if (rc != PE_OK) {
+		pe_cert_list_free(list, count);
+		return rc;
+	}
+	*out = list;
+	*n = count;
+	return PE_OK;
+}
+
+void
+pe_cert_list_free(struct pe_cert **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		pe_cert_free(list[i]);
+	free(list);
+}
+
+enum pe_code
+pe_cert_verify_chain(const struct pe_cert *cert, const char *roots_pem, struct pe_err *err)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	X509 *root;
+	BIO *bio = BIO_new_mem_buf(roots_pem, -1);
+	enum pe_code rc = PE_OK;
+	int roots = 0;
+
+	if (store == NULL || ctx == NULL || bio == NULL) {
+		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+		goto out;
+	}
+	while ((root = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, root) == 1)
+			roots++;
+		X509_free(root);
+	}
+	ERR_clear_error();
+	if (roots == 0) {
+		rc = pe_err_set(err, PE_E_CRYPTO,
+				"no trusted root to check the certificate against");
+		goto out;
+	}
+	if (X509_STORE_CTX_init(ctx, store, cert->x509, NULL) != 1) {
+		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+		goto out;
+	}
+	if (X509_verify_cert(ctx) != 1)
+		rc = pe_err_set(err, PE_E_CRYPTO,
+				"the certificate does not chain to a trusted root: %s",
+				X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+out:
+	ERR_clear_error();
+	BIO_free(bio);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return rc;
 }

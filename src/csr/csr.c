@@ -18,7 +18,7 @@
 
 #include "csr.h"
 
-#define OID_TEMPLATE "1.3.6.1.4.1.311.21.7"
+#define OID_TEMPLATE  "1.3.6.1.4.1.311.21.7"
 #define OID_SIGN_TOOL "1.2.643.100.111"
 
 static enum pe_code
@@ -34,8 +34,8 @@ ossl_fail(struct pe_err *err, enum pe_code code, const char *what)
 }
 
 static enum pe_code
-token_sign(void *key, enum pe_hash hash, const unsigned char *data, size_t len,
-	   unsigned char **sig, size_t *siglen, struct pe_err *err)
+token_sign(void *key, enum pe_hash hash, const unsigned char *data, size_t len, unsigned char **sig,
+	   size_t *siglen, struct pe_err *err)
 {
 	return pe_p11_key_sign(key, hash, data, len, sig, siglen, err);
 }
@@ -153,8 +153,8 @@ der_uint(unsigned value, unsigned char *out)
 }
 
 static enum pe_code
-ext_add_der(STACK_OF(X509_EXTENSION) *exts, const char *oid, const unsigned char *der,
-	    size_t len, struct pe_err *err)
+ext_add_der(STACK_OF(X509_EXTENSION) * exts, const char *oid, const unsigned char *der, size_t len,
+	    struct pe_err *err)
 {
 	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
 	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
@@ -174,7 +174,7 @@ ext_add_der(STACK_OF(X509_EXTENSION) *exts, const char *oid, const unsigned char
 
 /* CertificateTemplate ::= SEQUENCE { templateID OID, major INTEGER, minor INTEGER OPTIONAL } */
 static enum pe_code
-ext_template(STACK_OF(X509_EXTENSION) *exts, const struct pe_csr_spec *spec, struct pe_err *err)
+ext_template(STACK_OF(X509_EXTENSION) * exts, const struct pe_csr_spec *spec, struct pe_err *err)
 {
 	unsigned char der[160], *p;
 	ASN1_OBJECT *obj;
@@ -212,7 +212,7 @@ ext_template(STACK_OF(X509_EXTENSION) *exts, const struct pe_csr_spec *spec, str
 }
 
 static enum pe_code
-ext_sign_tool(STACK_OF(X509_EXTENSION) *exts, const char *tool, struct pe_err *err)
+ext_sign_tool(STACK_OF(X509_EXTENSION) * exts, const char *tool, struct pe_err *err)
 {
 	ASN1_UTF8STRING *s = ASN1_UTF8STRING_new();
 	unsigned char *der = NULL;
@@ -230,7 +230,7 @@ ext_sign_tool(STACK_OF(X509_EXTENSION) *exts, const char *tool, struct pe_err *e
 }
 
 static enum pe_code
-ext_conf(STACK_OF(X509_EXTENSION) *exts, int nid, const char *value, const char *what,
+ext_conf(STACK_OF(X509_EXTENSION) * exts, int nid, const char *value, const char *what,
 	 struct pe_err *err)
 {
 	X509_EXTENSION *ext;
@@ -247,7 +247,7 @@ ext_conf(STACK_OF(X509_EXTENSION) *exts, int nid, const char *value, const char 
 }
 
 static enum pe_code
-ext_san(STACK_OF(X509_EXTENSION) *exts, const struct pe_csr_spec *spec, struct pe_err *err)
+ext_san(STACK_OF(X509_EXTENSION) * exts, const struct pe_csr_spec *spec, struct pe_err *err)
 {
 	struct pe_buf b;
 	size_t i;
@@ -257,7 +257,8 @@ ext_san(STACK_OF(X509_EXTENSION) *exts, const struct pe_csr_spec *spec, struct p
 	pe_buf_init(&b, 8192);
 	for (i = 0; rc == PE_OK && i < spec->n_emails; i++) {
 		if (strchr(spec->emails[i], ',') != NULL)
-			rc = pe_err_set(err, PE_E_USAGE, "e-mail '%s' has a comma", spec->emails[i]);
+			rc = pe_err_set(err, PE_E_USAGE, "e-mail '%s' has a comma",
+					spec->emails[i]);
 		if (rc == PE_OK)
 			rc = pe_buf_add(&b, sep, strlen(sep), err);
 		if (rc == PE_OK)
@@ -305,7 +306,8 @@ extensions_build(const struct pe_csr_spec *spec, X509_REQ *req, struct pe_err *e
 			      err);
 	if (rc == PE_OK)
 		rc = ext_san(exts, spec, err);
-	if (rc == PE_OK && sk_X509_EXTENSION_num(exts) > 0 && X509_REQ_add_extensions(req, exts) != 1)
+	if (rc == PE_OK && sk_X509_EXTENSION_num(exts) > 0 &&
+	    X509_REQ_add_extensions(req, exts) != 1)
 		rc = ossl_fail(err, PE_E_FAIL, "extensions");
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
@@ -341,8 +343,7 @@ algorithm_for(EVP_PKEY *pkey, int *sig_nid, enum pe_hash *hash, struct pe_err *e
 }
 
 static enum pe_code
-signature_set(X509_REQ *req, int sig_nid, const unsigned char *sig, size_t len,
-	      struct pe_err *err)
+signature_set(X509_REQ *req, int sig_nid, const unsigned char *sig, size_t len, struct pe_err *err)
 {
 	X509_ALGOR *alg = X509_ALGOR_new();
 	ASN1_BIT_STRING *bits = ASN1_BIT_STRING_new();

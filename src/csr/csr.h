@@ -16,7 +16,7 @@
 
 /* A key that signs. The token's is pe_p11_key_sign() on a struct pe_p11_key. */
 struct pe_csr_signer {
-	const unsigned char *spki;	/* DER SubjectPublicKeyInfo */
+	const unsigned char *spki; /* DER SubjectPublicKeyInfo */
 	size_t spki_len;
 	/* Returns the signer's raw signature (ECDSA: r || s) over @data hashed with @hash. */
 	enum pe_code (*sign)(void *key, enum pe_hash hash, const unsigned char *data, size_t len,
@@ -29,23 +29,23 @@ struct pe_csr_signer pe_csr_signer_token(struct pe_p11_key *key, const unsigned 
 					 size_t spki_len);
 
 struct pe_csr_field {
-	const char *attr;	/* short name (CN, INN, ...) or dotted OID */
-	const char *value;	/* UTF-8 */
+	const char *attr;  /* short name (CN, INN, ...) or dotted OID */
+	const char *value; /* UTF-8 */
 };
 
 struct pe_csr_spec {
-	const char *subject;			/* "/C=RU/CN=x" or "CN=x,C=RU", or NULL */
-	const struct pe_csr_field *fields;	/* appended after the subject */
+	const char *subject;		   /* "/C=RU/CN=x" or "CN=x,C=RU", or NULL */
+	const struct pe_csr_field *fields; /* appended after the subject */
 	size_t n_fields;
-	const char *template_oid;		/* 1.3.6.1.4.1.311.21.7, or NULL */
+	const char *template_oid; /* 1.3.6.1.4.1.311.21.7, or NULL */
 	unsigned template_major;
 	unsigned template_minor;
-	const char *sign_tool;			/* 1.2.643.100.111, or NULL */
-	const char *key_usage;			/* "digitalSignature,keyEncipherment", or NULL */
-	const char *ext_key_usage;		/* "clientAuth,emailProtection,OID", or NULL */
-	const char *const *emails;		/* subjectAltName rfc822Name */
+	const char *sign_tool;	   /* 1.2.643.100.111, or NULL */
+	const char *key_usage;	   /* "digitalSignature,keyEncipherment", or NULL */
+	const char *ext_key_usage; /* "clientAuth,emailProtection,OID", or NULL */
+	const char *const *emails; /* subjectAltName rfc822Name */
 	size_t n_emails;
-	const char *const *upns;		/* subjectAltName otherName UPN */
+	const char *const *upns; /* subjectAltName otherName UPN */
 	size_t n_upns;
 };
 
@@ -112,5 +112,28 @@ const struct pe_p11_cert *pe_cert_p11(const struct pe_cert *cert);
 const char *pe_cert_subject(const struct pe_cert *cert);
 const char *pe_cert_serial_hex(const struct pe_cert *cert);
 const char *pe_cert_sha256_hex(const struct pe_cert *cert);
+
+/* Returns: the issuer as one line (RFC 2253), notAfter as RFC 3339 UTC (borrowed). */
+const char *pe_cert_issuer(const struct pe_cert *cert);
+const char *pe_cert_not_after(const struct pe_cert *cert);
+
+/* Returns: true when the certificate carries the public key @spki (DER SubjectPublicKeyInfo). */
+bool pe_cert_matches_spki(const struct pe_cert *cert, const unsigned char *spki, size_t len);
+
+/*
+ * Checks that @cert chains to one of the roots in @roots_pem (PEM text), and is
+ * valid now. Returns: PE_OK; PE_E_CRYPTO saying why it does not verify.
+ */
+enum pe_code pe_cert_verify_chain(const struct pe_cert *cert, const char *roots_pem,
+				  struct pe_err *err);
+
+/*
+ * Reads every certificate of a PEM text (a chain or a bundle).
+ * Returns: PE_OK and a newly allocated array of *n certificates, free with
+ * pe_cert_list_free(); PE_E_USAGE when there is none.
+ */
+enum pe_code pe_cert_list_from_pem(const char *pem, size_t len, struct pe_cert ***out, size_t *n,
+				   struct pe_err *err);
+void pe_cert_list_free(struct pe_cert **list, size_t n);
 
 #endif /* PE_CSR_CSR_H */

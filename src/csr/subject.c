@@ -20,7 +20,7 @@ static const struct attr {
 	const char *names[3];
 	const char *oid;
 	int type;
-	unsigned digits;	/* an exact count of digits, 0 when free */
+	unsigned digits; /* an exact count of digits, 0 when free */
 } attrs[] = {
 	{ { "CN", "commonName" }, "2.5.4.3", V_ASN1_UTF8STRING, 0 },
 	{ { "SN", "surname" }, "2.5.4.4", V_ASN1_UTF8STRING, 0 },
@@ -124,8 +124,10 @@ pe_csr_attr_check(const char *name, const char *value, struct pe_err *err)
 
 	type = pe_csr_attr_lookup(name, oid, sizeof(oid));
 	if (type == 0)
-		return pe_err_set(err, PE_E_USAGE, "'%s' is not a subject attribute p11enroll knows; "
-				  "give its OID", name);
+		return pe_err_set(err, PE_E_USAGE,
+				  "'%s' is not a subject attribute p11enroll knows; "
+				  "give its OID",
+				  name);
 	if (len == 0)
 		return pe_err_set(err, PE_E_USAGE, "%s is empty", name);
 	for (p = (const unsigned char *)value; *p != '\0'; p++) {

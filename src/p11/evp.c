@@ -112,8 +112,7 @@ unwrap_point(const unsigned char *point, size_t len, size_t raw_len, const unsig
 		return true;
 	}
 	os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
-	if (os != NULL && (size_t)(p - point) == len &&
-	    (size_t)ASN1_STRING_length(os) == raw_len) {
+	if (os != NULL && (size_t)(p - point) == len && (size_t)ASN1_STRING_length(os) == raw_len) {
 		*raw = point + (len - raw_len);
 		ok = true;
 	}
@@ -137,7 +136,7 @@ pe_p11_evp_ec_spki(const unsigned char *params, size_t params_len, const unsigne
 	nid = oid ? OBJ_obj2nid(oid) : NID_undef;
 	ASN1_OBJECT_free(oid);
 	if (nid == NID_undef && params_len == 14 && memcmp(params + 2, "edwards25519", 12) == 0)
-		nid = NID_ED25519;	/* PKCS#11 3.0 also allows a PrintableString name */
+		nid = NID_ED25519; /* PKCS#11 3.0 also allows a PrintableString name */
 	switch (nid) {
 	case NID_X9_62_prime256v1:
 		field = 32;
@@ -322,14 +321,14 @@ pe_p11_evp_digest_info(enum pe_hash hash, const unsigned char *digest, size_t le
 	return PE_OK;
 }
 
-static const unsigned char oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
-					  0x3d, 0x03, 0x01, 0x07 };
+static const unsigned char oid_p256[] = {
+	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07
+};
 static const unsigned char oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 static const unsigned char oid_ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 
 enum pe_code
-pe_p11_evp_curve_params(enum pe_key_type type, unsigned char **der, size_t *len,
-			struct pe_err *err)
+pe_p11_evp_curve_params(enum pe_key_type type, unsigned char **der, size_t *len, struct pe_err *err)
 {
 	const unsigned char *oid;
 	size_t n;

@@ -97,8 +97,7 @@ public_from(struct pe_p11_key *key, CK_OBJECT_HANDLE obj, unsigned char **der, s
 
 /* The public key is read from the token once per struct pe_p11_key and kept. */
 enum pe_code
-pe_p11_key_public_der(struct pe_p11_key *key, unsigned char **der, size_t *len,
-		      struct pe_err *err)
+pe_p11_key_public_der(struct pe_p11_key *key, unsigned char **der, size_t *len, struct pe_err *err)
 {
 	enum pe_code rc = PE_E_NOTFOUND;
 

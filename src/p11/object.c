@@ -12,7 +12,7 @@
 
 #include "p11-int.h"
 
-#define KEYS_MAX 256
+#define KEYS_MAX  256
 #define BY_ID_MAX 8
 
 /*

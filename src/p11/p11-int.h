@@ -15,7 +15,7 @@
 
 /* TC26 vendor extension for GOST R 34.10-2012 (protocols/ru-subject.md) */
 #define PE_CKM_GOSTR3410_512_KEY_PAIR_GEN (0xD4321000UL + 0x005)
-#define PE_CKM_GOSTR3410_512 (0xD4321000UL + 0x006)
+#define PE_CKM_GOSTR3410_512		  (0xD4321000UL + 0x006)
 
 struct pe_p11_module {
 	CK_FUNCTION_LIST *fn;
@@ -26,10 +26,10 @@ struct pe_p11_module {
 struct pe_p11_ctx {
 	struct pe_p11_module *mods;
 	size_t n_mods;
-	CK_FUNCTION_LIST **registered;	/* from p11-kit's registry, or NULL */
-	CK_FUNCTION_LIST *direct;	/* loaded from --module, or NULL */
+	CK_FUNCTION_LIST **registered; /* from p11-kit's registry, or NULL */
+	CK_FUNCTION_LIST *direct;      /* loaded from --module, or NULL */
 	char *direct_path;
-	bool borrowed;			/* a function list handed in by a test */
+	bool borrowed; /* a function list handed in by a test */
 };
 
 struct pe_p11_token {
@@ -49,14 +49,14 @@ struct pe_p11_token {
 struct pe_p11_key {
 	struct pe_p11_token *tok;
 	CK_OBJECT_HANDLE priv;
-	CK_OBJECT_HANDLE pub;	/* CK_INVALID_HANDLE when the token keeps none */
+	CK_OBJECT_HANDLE pub; /* CK_INVALID_HANDLE when the token keeps none */
 	CK_KEY_TYPE key_type;
 	enum pe_key_type type;
 	unsigned char id[256];
 	size_t id_len;
 	char *label;
 	char *uri;
-	unsigned char *spki;	/* the public key as DER, read once: pe_p11_key_public_der() */
+	unsigned char *spki; /* the public key as DER, read once: pe_p11_key_public_der() */
 	size_t spki_len;
 };
 
@@ -88,9 +88,8 @@ enum pe_code pe_p11_err(struct pe_err *err, const char *call, CK_RV rv);
  * allocated *value (free()). CK_UNAVAILABLE_INFORMATION and an invalid
  * attribute give PE_E_NOTFOUND.
  */
-enum pe_code pe_p11_attr_get(struct pe_p11_token *tok, CK_OBJECT_HANDLE obj,
-			     CK_ATTRIBUTE_TYPE type, unsigned char **value, CK_ULONG *len,
-			     struct pe_err *err);
+enum pe_code pe_p11_attr_get(struct pe_p11_token *tok, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+			     unsigned char **value, CK_ULONG *len, struct pe_err *err);
 
 /*
  * Finds up to @max objects matching @tmpl. Returns: PE_OK and *count (which

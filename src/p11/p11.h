@@ -12,9 +12,9 @@
 
 #include "util/util.h"
 
-struct pe_p11_ctx;	/* the loaded modules; module.c owns their lifecycle */
-struct pe_p11_token;	/* one token, resolved from a URI, with its session */
-struct pe_p11_key;	/* a key pair on a token */
+struct pe_p11_ctx;   /* the loaded modules; module.c owns their lifecycle */
+struct pe_p11_token; /* one token, resolved from a URI, with its session */
+struct pe_p11_key;   /* a key pair on a token */
 
 /* Token flags, as in CK_TOKEN_INFO, one bit each. */
 enum pe_p11_flag {
@@ -40,7 +40,7 @@ const char *pe_p11_flag_name(unsigned flag);
 
 /* What list-slots shows of one slot, and what an open token knows of itself. */
 struct pe_p11_slot {
-	char *module;		/* module name */
+	char *module; /* module name */
 	unsigned long slot_id;
 	char *description;
 	char *slot_manufacturer;
@@ -53,11 +53,11 @@ struct pe_p11_slot {
 	char *manufacturer;
 	char *model;
 	char *serial;
-	char *uri;		/* RFC 7512, P11_KIT_URI_FOR_TOKEN */
-	unsigned flags;		/* enum pe_p11_flag bits */
+	char *uri;	/* RFC 7512, P11_KIT_URI_FOR_TOKEN */
+	unsigned flags; /* enum pe_p11_flag bits */
 	unsigned long min_pin;
 	unsigned long max_pin;
-	unsigned key_types;	/* bits 1 << enum pe_key_type this token can make and use */
+	unsigned key_types; /* bits 1 << enum pe_key_type this token can make and use */
 	char hw_version[16];
 	char fw_version[16];
 };
@@ -89,9 +89,9 @@ void pe_p11_slot_list_free(struct pe_p11_slot *slots, size_t count);
 /* token.c */
 
 enum pe_p11_open_flags {
-	PE_P11_OPEN_RW = 1u << 0,		/* a read-write session */
-	PE_P11_OPEN_NO_SESSION = 1u << 1,	/* resolve only (C_InitToken wants no session) */
-	PE_P11_OPEN_UNINITIALIZED = 1u << 2,	/* a token without CKF_TOKEN_INITIALIZED is fine */
+	PE_P11_OPEN_RW = 1u << 0,	     /* a read-write session */
+	PE_P11_OPEN_NO_SESSION = 1u << 1,    /* resolve only (C_InitToken wants no session) */
+	PE_P11_OPEN_UNINITIALIZED = 1u << 2, /* a token without CKF_TOKEN_INITIALIZED is fine */
 };
 
 /*
@@ -142,6 +142,14 @@ enum pe_code pe_p11_token_login(struct pe_p11_token *tok, enum pe_p11_user who,
 				const struct pe_secret *pin, struct pe_err *err);
 
 /*
+ * The whole login by the PIN safety rules: pe_p11_token_login_check(), then the
+ * PIN pad, or the PIN from @source (file:, env:, fd:) or a no-echo prompt,
+ * tried once. @option names the source option in messages.
+ */
+enum pe_code pe_p11_token_login_source(struct pe_p11_token *tok, enum pe_p11_user who,
+				       const char *source, const char *option, struct pe_err *err);
+
+/*
  * C_InitToken with @so_pin and @label (at most 32 bytes) on a token opened with
  * PE_P11_OPEN_NO_SESSION, then opens a read-write session, logs in as SO and
  * sets @user_pin with C_InitPIN. Everything on the token is destroyed.
@@ -152,8 +160,8 @@ enum pe_code pe_p11_token_init(struct pe_p11_token *tok, const char *label,
 
 /* C_SetPIN for the user logged in (or SO with @who PE_P11_SO). */
 enum pe_code pe_p11_token_set_pin(struct pe_p11_token *tok, enum pe_p11_user who,
-				  const struct pe_secret *old_pin,
-				  const struct pe_secret *new_pin, struct pe_err *err);
+				  const struct pe_secret *old_pin, const struct pe_secret *new_pin,
+				  struct pe_err *err);
 
 /* C_InitPIN: a new user PIN set by the SO, who must be logged in (unblock). */
 enum pe_code pe_p11_token_init_pin(struct pe_p11_token *tok, const struct pe_secret *user_pin,
@@ -162,14 +170,14 @@ enum pe_code pe_p11_token_init_pin(struct pe_p11_token *tok, const struct pe_sec
 /* key.c */
 
 enum pe_p11_id_scheme {
-	PE_P11_ID_SHA1_PUBKEY,	/* SHA-1 of the subjectPublicKey bits, as RFC 5280 key id (1) */
-	PE_P11_ID_TOKEN,	/* keep what the token assigns */
+	PE_P11_ID_SHA1_PUBKEY, /* SHA-1 of the subjectPublicKey bits, as RFC 5280 key id (1) */
+	PE_P11_ID_TOKEN,       /* keep what the token assigns */
 };
 
 struct pe_p11_keygen {
 	enum pe_key_type type;
 	const char *label;
-	const unsigned char *id;	/* an explicit CKA_ID, or NULL for the scheme */
+	const unsigned char *id; /* an explicit CKA_ID, or NULL for the scheme */
 	size_t id_len;
 	enum pe_p11_id_scheme scheme;
 };
@@ -239,24 +247,24 @@ enum pe_code pe_p11_key_sign(struct pe_p11_key *key, enum pe_hash hash, const un
 /* object.c */
 
 struct pe_p11_cert {
-	const unsigned char *value;	/* the certificate, DER */
+	const unsigned char *value; /* the certificate, DER */
 	size_t value_len;
-	const unsigned char *subject;	/* DER Name */
+	const unsigned char *subject; /* DER Name */
 	size_t subject_len;
-	const unsigned char *issuer;	/* DER Name */
+	const unsigned char *issuer; /* DER Name */
 	size_t issuer_len;
-	const unsigned char *serial;	/* DER INTEGER */
+	const unsigned char *serial; /* DER INTEGER */
 	size_t serial_len;
-	const unsigned char *spki;	/* DER SubjectPublicKeyInfo, as i2d_PUBKEY writes it */
+	const unsigned char *spki; /* DER SubjectPublicKeyInfo, as i2d_PUBKEY writes it */
 	size_t spki_len;
 };
 
 struct pe_p11_cert_result {
-	char *label;		/* the key's label, now also the certificate's */
-	char *id_hex;		/* the key's CKA_ID */
+	char *label;  /* the key's label, now also the certificate's */
+	char *id_hex; /* the key's CKA_ID */
 	char *key_uri;
 	char *cert_uri;
-	bool already_present;	/* the same certificate was on the token: nothing written */
+	bool already_present; /* the same certificate was on the token: nothing written */
 };
 
 /*

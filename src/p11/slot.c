@@ -77,7 +77,7 @@ size_fits(struct pe_p11_module *mod, CK_SLOT_ID slot, CK_MECHANISM_TYPE mech, un
 	CK_MECHANISM_INFO info;
 
 	if (mod->fn->C_GetMechanismInfo(slot, mech, &info) != CKR_OK)
-		return true;	/* no sizes given: let the generation say */
+		return true; /* no sizes given: let the generation say */
 	if (info.ulMinKeySize == 0 && info.ulMaxKeySize == 0)
 		return true;
 	return bits >= info.ulMinKeySize && bits <= info.ulMaxKeySize;
@@ -111,8 +111,7 @@ key_types_from_mechs(struct pe_p11_module *mod, CK_SLOT_ID slot, const CK_MECHAN
 		types |= 1u << PE_KEY_ED25519;
 	if (mech_in(m, n, CKM_GOSTR3410_KEY_PAIR_GEN) && mech_in(m, n, CKM_GOSTR3410))
 		types |= 1u << PE_KEY_GOST2012_256;
-	if (mech_in(m, n, PE_CKM_GOSTR3410_512_KEY_PAIR_GEN) &&
-	    mech_in(m, n, PE_CKM_GOSTR3410_512))
+	if (mech_in(m, n, PE_CKM_GOSTR3410_512_KEY_PAIR_GEN) && mech_in(m, n, PE_CKM_GOSTR3410_512))
 		types |= 1u << PE_KEY_GOST2012_512;
 	return types;
 }
@@ -170,8 +169,8 @@ pe_p11_slot_fill(struct pe_p11_module *mod, CK_SLOT_ID id, struct pe_p11_slot *s
 		return pe_p11_err(err, "C_GetSlotInfo", rv);
 	slot->module = strdup(mod->name);
 	slot->description = p11_kit_space_strdup(si.slotDescription, sizeof(si.slotDescription));
-	slot->slot_manufacturer = p11_kit_space_strdup(si.manufacturerID,
-						       sizeof(si.manufacturerID));
+	slot->slot_manufacturer =
+		p11_kit_space_strdup(si.manufacturerID, sizeof(si.manufacturerID));
 	slot->token_present = (si.flags & CKF_TOKEN_PRESENT) != 0;
 	slot->removable = (si.flags & CKF_REMOVABLE_DEVICE) != 0;
 	slot->hardware = (si.flags & CKF_HW_SLOT) != 0;

@@ -65,7 +65,7 @@ find_matches(struct pe_p11_ctx *ctx, P11KitUri *uri, struct match *found, size_t
 		for (i = 0; i < n_ids; i++) {
 			if (mod->fn->C_GetSlotInfo(ids[i], &si) != CKR_OK ||
 			    mod->fn->C_GetTokenInfo(ids[i], &ti) != CKR_OK)
-				continue;	/* pulled while we looked */
+				continue; /* pulled while we looked */
 			if (!pe_p11_uri_match_slot(uri, &mod->info, ids[i], &si, &ti))
 				continue;
 			if (n < MATCH_MAX) {
@@ -165,8 +165,10 @@ pe_p11_token_open(struct pe_p11_ctx *ctx, const char *uri_string, unsigned flags
 		goto out;
 	token_set_name(tok);
 	if (!(tok->info.flags & PE_P11_F_INITIALIZED) && !(flags & PE_P11_OPEN_UNINITIALIZED)) {
-		rc = pe_err_set(err, PE_E_USAGE, "token in slot %lu is not initialized: "
-				"run 'p11enroll init-token' first", (unsigned long)tok->slot);
+		rc = pe_err_set(err, PE_E_USAGE,
+				"token in slot %lu is not initialized: "
+				"run 'p11enroll init-token' first",
+				(unsigned long)tok->slot);
 		goto out;
 	}
 	if (!(flags & PE_P11_OPEN_NO_SESSION))
@@ -333,7 +335,8 @@ pe_p11_token_init(struct pe_p11_token *tok, const char *label, const struct pe_s
 	if (rv != CKR_OK) {
 		pe_p11_err(err, "C_InitToken", rv);
 		if (err->code == PE_E_PIN && pe_p11_token_refresh(tok, &later) == PE_OK)
-			pe_err_append(err, "; %s; not retried", pin_report(tok->info.flags, PE_P11_SO));
+			pe_err_append(err, "; %s; not retried",
+				      pin_report(tok->info.flags, PE_P11_SO));
 		pe_err_prefix(err, "slot %lu: SO PIN", (unsigned long)tok->slot);
 		return err->code;
 	}
@@ -385,4 +388,26 @@ pe_p11_token_set_pin(struct pe_p11_token *tok, enum pe_p11_user who,
 		return err->code;
 	}
 	return PE_OK;
+}
+
+enum pe_code
+pe_p11_token_login_source(struct pe_p11_token *tok, enum pe_p11_user who, const char *source,
+			  const char *option, struct pe_err *err)
+{
+	struct pe_secret *pin = NULL;
+	char prompt[200];
+	enum pe_code rc;
+
+	rc = pe_p11_token_login_check(tok, who, err);
+	if (rc != PE_OK)
+		return rc;
+	if (pe_p11_token_has_pin_pad(tok) && source == NULL)
+		return pe_p11_token_login(tok, who, NULL, err);
+	snprintf(prompt, sizeof(prompt), "%s of token %s", who == PE_P11_SO ? "SO PIN" : "PIN",
+		 tok->name);
+	rc = pe_secret_read(source, option, prompt, false, &pin, err);
+	if (rc == PE_OK)
+		rc = pe_p11_token_login(tok, who, pin, err);
+	pe_secret_free(pin);
+	return rc;
 }

@@ -15,16 +15,16 @@
 #include "util/util.h"
 
 struct pe_token_profile {
-	char *name;		/* "SoftHSM 2" */
-	char *file;		/* the file it came from, NULL for the built-in default */
-	bool tested;		/* false: written from vendor documentation only */
+	char *name;  /* "SoftHSM 2" */
+	char *file;  /* the file it came from, NULL for the built-in default */
+	bool tested; /* false: written from vendor documentation only */
 	enum pe_p11_id_scheme id_scheme;
 	size_t label_max;
-	unsigned long pin_min;	/* 0: what the token reports */
+	unsigned long pin_min; /* 0: what the token reports */
 	unsigned long pin_max;
 	bool pin_digits_only;
-	unsigned key_types;	/* bits 1 << enum pe_key_type the vendor supports; 0: all */
-	bool cert_private;	/* certificate objects must be CKA_PRIVATE */
+	unsigned key_types; /* bits 1 << enum pe_key_type the vendor supports; 0: all */
+	bool cert_private;  /* certificate objects must be CKA_PRIVATE */
 };
 
 /* Returns: the directory of token profiles: $P11ENROLL_TOKENS_DIR, else the installed one. */
@@ -50,9 +50,19 @@ enum pe_code pe_token_profile_pin_check(const struct pe_token_profile *profile,
 					const struct pe_p11_slot *token,
 					const struct pe_secret *pin, struct pe_err *err);
 
+/*
+ * Reads a new PIN from @source or a prompt (asked twice, compared) and checks
+ * it with pe_token_profile_pin_check(). @option and @what name it in messages.
+ * Returns: PE_OK and a newly allocated *out (pe_secret_free()); PE_E_PIN.
+ */
+enum pe_code pe_token_profile_new_pin(const struct pe_token_profile *profile,
+				      const struct pe_p11_slot *token, const char *source,
+				      const char *option, const char *what, struct pe_secret **out,
+				      struct pe_err *err);
+
 /* Checks a key or token label's length. Returns: PE_OK or PE_E_USAGE. */
-enum pe_code pe_token_profile_label_check(const struct pe_token_profile *profile,
-					  const char *label, struct pe_err *err);
+enum pe_code pe_token_profile_label_check(const struct pe_token_profile *profile, const char *label,
+					  struct pe_err *err);
 
 /* ru.c: Russian registry numbers (protocols/ru-subject.md) */
 
@@ -72,5 +82,21 @@ bool pe_ru_snils_valid(const char *s);
  */
 enum pe_code pe_ru_field_check(const char *oid, const char *name, const char *value,
 			       struct pe_err *err);
+
+/* owner.c: owner types and the subject attributes they require */
+struct pe_owner_type {
+	const char *name; /* individual, sole-proprietor, legal-entity, employee */
+	const char *description;
+	const char *const *required; /* dotted OIDs, NULL-terminated */
+	const char *const *optional; /* dotted OIDs, NULL-terminated */
+};
+
+/* Returns: the owner type called @name (static), or NULL. */
+const struct pe_owner_type *pe_owner_type_find(const char *name);
+/* Returns: the @i-th owner type, NULL past the last. */
+const struct pe_owner_type *pe_owner_type_at(size_t i);
+/* Returns: the first required OID that is not among @oids, or NULL when all are there. */
+const char *pe_owner_type_missing(const struct pe_owner_type *type, const char *const *oids,
+				  size_t n);
 
 #endif /* PE_PROFILE_PROFILE_H */

@@ -11,11 +11,11 @@
 
 #include "profile.h"
 
-#define OID_OGRN "1.2.643.100.1"
-#define OID_SNILS "1.2.643.100.3"
-#define OID_INNLE "1.2.643.100.4"
+#define OID_OGRN   "1.2.643.100.1"
+#define OID_SNILS  "1.2.643.100.3"
+#define OID_INNLE  "1.2.643.100.4"
 #define OID_OGRNIP "1.2.643.100.5"
-#define OID_INN "1.2.643.3.131.1.1"
+#define OID_INN	   "1.2.643.3.131.1.1"
 
 static bool
 digits(const char *s, size_t len)
@@ -90,7 +90,7 @@ pe_ru_snils_valid(const char *s)
 	if (!digits(s, 11))
 		return false;
 	if (number(s, 9) <= 1001998)
-		return true;	/* the check number is defined only above 001-001-998 */
+		return true; /* the check number is defined only above 001-001-998 */
 	for (i = 0; i < 9; i++)
 		sum += (unsigned)(s[i] - '0') * (unsigned)(9 - i);
 	if (sum < 100)

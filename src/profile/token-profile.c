@@ -170,8 +170,10 @@ profile_parse(const char *path, const char *manufacturer, const char *model,
 	} else if (strcmp(scheme, "token-assigned") == 0) {
 		p->id_scheme = PE_P11_ID_TOKEN;
 	} else {
-		rc = pe_err_set(err, PE_E_USAGE, "token profile '%s': key_id '%s' is not "
-				"sha1-pubkey or token-assigned", path, scheme);
+		rc = pe_err_set(err, PE_E_USAGE,
+				"token profile '%s': key_id '%s' is not "
+				"sha1-pubkey or token-assigned",
+				path, scheme);
 		goto out;
 	}
 	pin = cJSON_GetObjectItemCaseSensitive(root, "pin");
@@ -181,11 +183,13 @@ profile_parse(const char *path, const char *manufacturer, const char *model,
 		p->pin_digits_only = bool_member(pin, "digits_only", false);
 	}
 	types = cJSON_GetObjectItemCaseSensitive(root, "key_types");
-	cJSON_ArrayForEach(type, types) {
+	cJSON_ArrayForEach(type, types)
+	{
 		kt = cJSON_IsString(type) ? pe_key_type_from_name(type->valuestring) : PE_KEY_NONE;
 		if (kt == PE_KEY_NONE) {
-			rc = pe_err_set(err, PE_E_USAGE, "token profile '%s': unknown key type %s",
-					path, cJSON_IsString(type) ? type->valuestring : "(not a string)");
+			rc = pe_err_set(
+				err, PE_E_USAGE, "token profile '%s': unknown key type %s", path,
+				cJSON_IsString(type) ? type->valuestring : "(not a string)");
 			goto out;
 		}
 		p->key_types |= 1u << kt;
@@ -253,7 +257,9 @@ pe_token_profile_find(const char *dir, const char *manufacturer, const char *mod
 	if (found == NULL)
 		return pe_err_set(err, PE_E_FAIL, "out of memory");
 	pe_msg_debug("token profile: %s%s", found->name,
-		     found->file == NULL ? "" : found->tested ? "" : " (from documentation only)");
+		     found->file == NULL ? ""
+		     : found->tested	 ? ""
+					 : " (from documentation only)");
 	*out = found;
 	return PE_OK;
 }
@@ -295,5 +301,27 @@ pe_token_profile_label_check(const struct pe_token_profile *profile, const char 
 	if (profile->label_max != 0 && len > profile->label_max)
 		return pe_err_set(err, PE_E_USAGE, "label '%s' is %zu bytes; %s takes at most %zu",
 				  label, len, profile->name, profile->label_max);
+	return PE_OK;
+}
+
+enum pe_code
+pe_token_profile_new_pin(const struct pe_token_profile *profile, const struct pe_p11_slot *token,
+			 const char *source, const char *option, const char *what,
+			 struct pe_secret **out, struct pe_err *err)
+{
+	struct pe_secret *pin = NULL;
+	char prompt[128];
+	enum pe_code rc;
+
+	snprintf(prompt, sizeof(prompt), "new %s", what);
+	rc = pe_secret_read(source, option, prompt, true, &pin, err);
+	if (rc == PE_OK)
+		rc = pe_token_profile_pin_check(profile, token, pin, err);
+	if (rc != PE_OK) {
+		pe_secret_free(pin);
+		pe_err_prefix(err, "new %s", what);
+		return rc;
+	}
+	*out = pin;
 	return PE_OK;
 }

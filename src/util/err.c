@@ -45,7 +45,7 @@ pe_err_prefix(struct pe_err *err, const char *fmt, ...)
 	used += 2;
 	rest = strlen(err->msg);
 	if (rest > sizeof(joined) - 1 - used)
-		rest = sizeof(joined) - 1 - used;	/* the innermost detail is cut, not the context */
+		rest = sizeof(joined) - 1 - used; /* the innermost detail is cut, not the context */
 	memcpy(joined + used, err->msg, rest);
 	joined[used + rest] = '\0';
 	memcpy(err->msg, joined, sizeof(err->msg));

@@ -78,7 +78,8 @@ pe_secret_source_parse(const char *spec, struct pe_secret_source *out, struct pe
 	}
 	if (strncmp(spec, "env:", 4) == 0) {
 		if (spec[4] == '\0')
-			return pe_err_set(err, PE_E_USAGE, "secret source 'env:' names no variable");
+			return pe_err_set(err, PE_E_USAGE,
+					  "secret source 'env:' names no variable");
 		out->kind = PE_SECRET_ENV;
 		out->name = spec + 4;
 		return PE_OK;
@@ -115,7 +116,8 @@ read_line(int fd, const char *what, unsigned char *line, size_t *len, struct pe_
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
-			return pe_err_set(err, PE_E_PIN, "cannot read %s: %s", what, strerror(errno));
+			return pe_err_set(err, PE_E_PIN, "cannot read %s: %s", what,
+					  strerror(errno));
 		if (got == 0 || c == '\n')
 			break;
 		if (n >= SECRET_MAX)

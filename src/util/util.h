@@ -14,23 +14,23 @@
 /* Also the process exit status: never renumber. */
 enum pe_code {
 	PE_OK = 0,
-	PE_E_FAIL = 1,		/* internal, out of memory */
-	PE_E_USAGE = 2,		/* arguments, configuration, profile */
+	PE_E_FAIL = 1,	/* internal, out of memory */
+	PE_E_USAGE = 2, /* arguments, configuration, profile */
 	PE_E_NOTFOUND = 3,
-	PE_E_P11 = 4,		/* ck_rv set */
+	PE_E_P11 = 4, /* ck_rv set */
 	PE_E_PIN = 5,
 	PE_E_CRYPTO = 6,
 	PE_E_NET = 7,
-	PE_E_CA = 8,		/* the CA rejected */
+	PE_E_CA = 8, /* the CA rejected */
 	PE_E_STORE = 9,
-	PE_E_PENDING = 10,	/* poll later */
+	PE_E_PENDING = 10, /* poll later */
 };
 
 #define PE_ERR_MSG_MAX 512
 
 struct pe_err {
 	enum pe_code code;
-	unsigned long ck_rv;	/* CK_RV; 0 unless PE_E_P11 / PE_E_PIN */
+	unsigned long ck_rv;	  /* CK_RV; 0 unless PE_E_P11 / PE_E_PIN */
 	char msg[PE_ERR_MSG_MAX]; /* "outer: inner: detail", no newline */
 };
 
@@ -53,7 +53,7 @@ void pe_err_clear(struct pe_err *err);
 const char *pe_code_name(enum pe_code code);
 
 /* A bug check, never an input check (p11-kit common/debug.h). */
-#define pe_return_val_if_fail(expr, val)                                                          \
+#define pe_return_val_if_fail(expr, val)                                                           \
 	do {                                                                                       \
 		if (!(expr)) {                                                                     \
 			pe_msg_bug(__func__, #expr);                                               \
@@ -73,7 +73,7 @@ void pe_msg_bug(const char *func, const char *expr);
 
 /* secret.c: PINs and passwords */
 struct pe_secret {
-	unsigned char *data;	/* NUL-terminated for the convenience of C APIs */
+	unsigned char *data; /* NUL-terminated for the convenience of C APIs */
 	size_t len;
 };
 
@@ -89,9 +89,9 @@ enum pe_secret_kind { PE_SECRET_FILE, PE_SECRET_ENV, PE_SECRET_FD };
 
 struct pe_secret_source {
 	enum pe_secret_kind kind;
-	const char *path;	/* PE_SECRET_FILE: borrowed from the spec */
-	const char *name;	/* PE_SECRET_ENV: borrowed from the spec */
-	int fd;			/* PE_SECRET_FD */
+	const char *path; /* PE_SECRET_FILE: borrowed from the spec */
+	const char *name; /* PE_SECRET_ENV: borrowed from the spec */
+	int fd;		  /* PE_SECRET_FD */
 };
 
 /*
@@ -136,6 +136,19 @@ char *pe_hex_encode(const unsigned char *data, size_t len);
  * @max bytes. Returns: the byte count, or -1 when @hex is not hex or too long.
  */
 long pe_hex_decode(const char *hex, unsigned char *out, size_t max);
+
+/*
+ * Returns: newly allocated base64 (RFC 4648, with padding) of @data, lines of
+ * @wrap characters ending in '\n' when @wrap > 0 (PEM uses 64); NULL on OOM.
+ */
+char *pe_base64_encode(const unsigned char *data, size_t len, size_t wrap);
+
+/*
+ * Decodes base64, skipping white space. Returns: PE_OK and a newly allocated
+ * *out (free()); PE_E_USAGE when @text is not base64.
+ */
+enum pe_code pe_base64_decode(const char *text, size_t len, unsigned char **out, size_t *out_len,
+			      struct pe_err *err);
 
 /* keytype.c: the key types p11enroll can make, by their command-line names */
 enum pe_key_type {

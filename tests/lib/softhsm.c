@@ -32,7 +32,8 @@ run_fixture(const char *label)
 	const char *fixtures = getenv("FIXTURES");
 	char cmd[8192];
 
-	snprintf(cmd, sizeof(cmd), "FIXTURE_SO_PIN=%s FIXTURE_USER_PIN=%s sh '%s/make-tokens.sh' '%s' %s%s%s",
+	snprintf(cmd, sizeof(cmd),
+		 "FIXTURE_SO_PIN=%s FIXTURE_USER_PIN=%s sh '%s/make-tokens.sh' '%s' %s%s%s",
 		 PE_TEST_SO_PIN, PE_TEST_USER_PIN, fixtures, dir, label ? "'" : "",
 		 label ? label : "", label ? "'" : "");
 	return system(cmd) == 0 ? 0 : -1;
@@ -53,8 +54,7 @@ pe_test_softhsm_setup(const char *name, const char *const *labels)
 	size_t i;
 
 	if (module == NULL || module[0] == '\0' || access(module, R_OK) != 0) {
-		fprintf(stderr, "no SoftHSM2 module (SOFTHSM_MODULE='%s')\n",
-			module ? module : "");
+		fprintf(stderr, "no SoftHSM2 module (SOFTHSM_MODULE='%s')\n", module ? module : "");
 		return NULL;
 	}
 	if (getenv("FIXTURES") == NULL || tmp == NULL) {

@@ -7,7 +7,7 @@
 #ifndef PE_TESTS_LIB_SOFTHSM_H
 #define PE_TESTS_LIB_SOFTHSM_H
 
-#define PE_TEST_SO_PIN "12345678"
+#define PE_TEST_SO_PIN	 "12345678"
 #define PE_TEST_USER_PIN "1234"
 
 /*

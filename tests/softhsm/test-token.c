@@ -24,8 +24,8 @@
 #include "lib/softhsm.h"
 #include "p11/p11-int.h"
 
-static CK_FUNCTION_LIST *real;		/* the module as loaded */
-static CK_FUNCTION_LIST faulty;		/* the copy the context uses */
+static CK_FUNCTION_LIST *real;	/* the module as loaded */
+static CK_FUNCTION_LIST faulty; /* the copy the context uses */
 static struct pe_p11_ctx *ctx;
 
 /* What the replaced entries do and saw */
@@ -52,7 +52,7 @@ fake_login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin, CK_UL
 	login_pin_was_null = pin == NULL;
 	if (login_rv != CKR_OK)
 		return login_rv;
-	if (pin == NULL)	/* the "PIN pad" enters the right PIN */
+	if (pin == NULL) /* the "PIN pad" enters the right PIN */
 		return real->C_Login(session, user, (CK_UTF8CHAR *)PE_TEST_USER_PIN,
 				     strlen(PE_TEST_USER_PIN));
 	return real->C_Login(session, user, pin, len);
@@ -154,9 +154,9 @@ test_token_open_ambiguous(void **state)
 	struct pe_p11_token *tok = NULL;
 	struct pe_err err;
 
-	assert_int_equal(pe_p11_token_open(ctx, "pkcs11:manufacturer=SoftHSM%20project", 0, &tok,
-					   &err),
-			 PE_E_USAGE);
+	assert_int_equal(
+		pe_p11_token_open(ctx, "pkcs11:manufacturer=SoftHSM%20project", 0, &tok, &err),
+		PE_E_USAGE);
 	assert_non_null(strstr(err.msg, "'alpha'"));
 	assert_non_null(strstr(err.msg, "'beta'"));
 	assert_null(tok);
@@ -247,7 +247,7 @@ test_login_pin_locked_by_the_attempt(void **state)
 
 	login_rv = CKR_PIN_LOCKED;
 	assert_int_equal(pe_p11_token_open(ctx, "pkcs11:token=beta", 0, &tok, &err), PE_OK);
-	extra_token_flags = CKF_USER_PIN_LOCKED;	/* what the token says afterwards */
+	extra_token_flags = CKF_USER_PIN_LOCKED; /* what the token says afterwards */
 	assert_int_equal(pe_p11_token_login(tok, PE_P11_USER, pin, &err), PE_E_PIN);
 	assert_int_equal(err.ck_rv, CKR_PIN_LOCKED);
 	assert_non_null(strstr(err.msg, "now locked"));
@@ -404,7 +404,7 @@ test_keygen_unsupported_type_lists_what_it_can(void **state)
 	struct pe_p11_key *key = NULL;
 	struct pe_err err;
 
-	dropped_mech = CKM_EC_KEY_PAIR_GEN;	/* a token without EC key generation */
+	dropped_mech = CKM_EC_KEY_PAIR_GEN; /* a token without EC key generation */
 	tok = open_login("pkcs11:token=alpha");
 	assert_false(pe_p11_token_info(tok)->key_types & (1u << PE_KEY_EC_P256));
 	assert_true(pe_p11_token_info(tok)->key_types & (1u << PE_KEY_RSA_2048));
@@ -584,8 +584,8 @@ test_init_token_and_pins(void **state)
 
 	/* the free slot: uninitialised, no label */
 	assert_int_equal(pe_p11_token_open(ctx, "pkcs11:token=",
-					   PE_P11_OPEN_NO_SESSION | PE_P11_OPEN_UNINITIALIZED,
-					   &tok, &err),
+					   PE_P11_OPEN_NO_SESSION | PE_P11_OPEN_UNINITIALIZED, &tok,
+					   &err),
 			 PE_OK);
 	assert_false(pe_p11_token_info(tok)->flags & PE_P11_F_INITIALIZED);
 	assert_int_equal(pe_p11_token_init(tok, "gamma", so, user, &err), PE_OK);

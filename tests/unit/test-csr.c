@@ -26,23 +26,23 @@
 
 #include "csr/csr.h"
 
-#define OID_TEMPLATE "1.3.6.1.4.1.311.21.7"
+#define OID_TEMPLATE  "1.3.6.1.4.1.311.21.7"
 #define OID_SIGN_TOOL "1.2.643.100.111"
-#define OID_UPN "1.3.6.1.4.1.311.20.2.3"
+#define OID_UPN	      "1.3.6.1.4.1.311.20.2.3"
 
 /*
  * A software key that answers like a token: the raw signature (r || s of
  * fixed width for ECDSA, PKCS#1 v1.5 bytes for RSA) over data it hashes itself.
  */
 struct soft_key {
-	EVP_PKEY *pkey;		/* the key that signs */
-	unsigned char *spki;	/* DER SubjectPublicKeyInfo of the key the signer claims */
+	EVP_PKEY *pkey;	     /* the key that signs */
+	unsigned char *spki; /* DER SubjectPublicKeyInfo of the key the signer claims */
 	size_t spki_len;
 	int calls;
-	enum pe_hash hash;	/* what the last call was asked for */
-	bool corrupt;		/* flip a bit of the signature */
-	bool odd_length;	/* drop the last byte */
-	enum pe_code fail;	/* return this instead of signing */
+	enum pe_hash hash; /* what the last call was asked for */
+	bool corrupt;	   /* flip a bit of the signature */
+	bool odd_length;   /* drop the last byte */
+	enum pe_code fail; /* return this instead of signing */
 };
 
 struct fixture {
@@ -132,8 +132,8 @@ ecdsa_raw(const unsigned char *der, size_t der_len, size_t width, size_t *raw_le
 }
 
 static enum pe_code
-soft_sign(void *key, enum pe_hash hash, const unsigned char *data, size_t len,
-	  unsigned char **sig, size_t *siglen, struct pe_err *err)
+soft_sign(void *key, enum pe_hash hash, const unsigned char *data, size_t len, unsigned char **sig,
+	  size_t *siglen, struct pe_err *err)
 {
 	struct soft_key *k = key;
 	EVP_MD_CTX *ctx = NULL;
@@ -232,7 +232,7 @@ entry_check(const X509_NAME *name, int i, const char *oid, int type, const char 
 
 /* Returns: the extension with @oid in @exts (borrowed), or NULL. */
 static X509_EXTENSION *
-ext_find(const STACK_OF(X509_EXTENSION) *exts, const char *oid)
+ext_find(const STACK_OF(X509_EXTENSION) * exts, const char *oid)
 {
 	char txt[128];
 	int i;
@@ -278,10 +278,8 @@ test_pe_csr_attr_lookup_russian(void **state)
 	static const struct {
 		const char *name, *oid;
 	} ru[] = {
-		{ "INN", "1.2.643.3.131.1.1" },
-		{ "SNILS", "1.2.643.100.3" },
-		{ "OGRN", "1.2.643.100.1" },
-		{ "OGRNIP", "1.2.643.100.5" },
+		{ "INN", "1.2.643.3.131.1.1" }, { "SNILS", "1.2.643.100.3" },
+		{ "OGRN", "1.2.643.100.1" },	{ "OGRNIP", "1.2.643.100.5" },
 		{ "INNLE", "1.2.643.100.4" },
 	};
 	char oid[64];
@@ -473,8 +471,7 @@ test_pe_csr_dn_split_escapes(void **state)
 	struct pe_err err;
 	size_t n = 0;
 
-	assert_int_equal(pe_csr_dn_split("/O=A\\/B/CN=c\\\\d", &fields, &n, &storage, &err),
-			 PE_OK);
+	assert_int_equal(pe_csr_dn_split("/O=A\\/B/CN=c\\\\d", &fields, &n, &storage, &err), PE_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(fields[0].attr, "O");
 	assert_string_equal(fields[0].value, "A/B");
@@ -484,8 +481,7 @@ test_pe_csr_dn_split_escapes(void **state)
 
 	fields = NULL;
 	storage = NULL;
-	assert_int_equal(pe_csr_dn_split("CN=Doe\\, John,O=x", &fields, &n, &storage, &err),
-			 PE_OK);
+	assert_int_equal(pe_csr_dn_split("CN=Doe\\, John,O=x", &fields, &n, &storage, &err), PE_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(fields[0].attr, "O");
 	assert_string_equal(fields[1].attr, "CN");
@@ -511,11 +507,8 @@ test_pe_csr_dn_split_bad(void **state)
 	static const struct {
 		const char *dn, *part;
 	} bad[] = {
-		{ "/CN", "'CN'" },
-		{ "/C=RU/CN", "'CN'" },
-		{ "CN=y,O", "'O'" },
-		{ "/=x", "'=x'" },
-		{ "plain", "'plain'" },
+		{ "/CN", "'CN'" }, { "/C=RU/CN", "'CN'" }, { "CN=y,O", "'O'" },
+		{ "/=x", "'=x'" }, { "plain", "'plain'" },
 	};
 	struct pe_csr_field *fields;
 	char *storage;
@@ -667,10 +660,10 @@ static void
 test_pe_csr_build_ec_full(void **state)
 {
 	static const unsigned char template_der[] = {
-		0x30, 0x10,							/* SEQUENCE */
-		0x06, 0x08, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x2e, 0x00, 0x08,	/* OID */
-		0x02, 0x01, 0x01,						/* 1 */
-		0x02, 0x01, 0x00,						/* 0 */
+		0x30, 0x10,						    /* SEQUENCE */
+		0x06, 0x08, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x2e, 0x00, 0x08, /* OID */
+		0x02, 0x01, 0x01,					    /* 1 */
+		0x02, 0x01, 0x00,					    /* 0 */
 	};
 	static const char tool[] = "КриптоПро CSP (версия 5.0)";
 	static const char *const emails[] = { "ivanov@example.ru" };
@@ -689,7 +682,7 @@ test_pe_csr_build_ec_full(void **state)
 	size_t len = 0;
 	X509_REQ *req;
 	const X509_NAME *name;
-	STACK_OF(X509_EXTENSION) *exts;
+	STACK_OF(X509_EXTENSION) * exts;
 	X509_EXTENSION *ext;
 	const ASN1_OCTET_STRING *data;
 	ASN1_BIT_STRING *ku;
@@ -761,9 +754,9 @@ test_pe_csr_build_ec_full(void **state)
 	ku = X509V3_get_d2i(exts, NID_key_usage, &crit, NULL);
 	assert_non_null(ku);
 	assert_int_equal(crit, 1);
-	assert_true(ASN1_BIT_STRING_get_bit(ku, 0));	/* digitalSignature */
-	assert_false(ASN1_BIT_STRING_get_bit(ku, 1));	/* nonRepudiation */
-	assert_true(ASN1_BIT_STRING_get_bit(ku, 2));	/* keyEncipherment */
+	assert_true(ASN1_BIT_STRING_get_bit(ku, 0));  /* digitalSignature */
+	assert_false(ASN1_BIT_STRING_get_bit(ku, 1)); /* nonRepudiation */
+	assert_true(ASN1_BIT_STRING_get_bit(ku, 2));  /* keyEncipherment */
 	ASN1_BIT_STRING_free(ku);
 
 	eku = X509V3_get_d2i(exts, NID_ext_key_usage, &crit, NULL);
@@ -817,7 +810,7 @@ test_pe_csr_build_rsa(void **state)
 	size_t len = 0;
 	X509_REQ *req;
 	const X509_NAME *name;
-	STACK_OF(X509_EXTENSION) *exts;
+	STACK_OF(X509_EXTENSION) * exts;
 	const X509_ALGOR *alg;
 	const ASN1_OBJECT *alg_obj;
 	EVP_PKEY *pub;
@@ -907,7 +900,7 @@ test_pe_csr_build_template_large(void **state)
 	unsigned char *der = NULL;
 	size_t len = 0;
 	X509_REQ *req;
-	STACK_OF(X509_EXTENSION) *exts;
+	STACK_OF(X509_EXTENSION) * exts;
 	const ASN1_OCTET_STRING *data;
 	ASN1_SEQUENCE_ANY *seq;
 	ASN1_INTEGER *ai;
@@ -949,8 +942,8 @@ test_pe_csr_build_template_large(void **state)
 	assert_ptr_equal(p, ASN1_STRING_get0_data(data) + ASN1_STRING_length(data));
 	assert_int_equal(sk_ASN1_TYPE_num(seq), 3);
 	assert_int_equal(ASN1_TYPE_get(sk_ASN1_TYPE_value(seq, 0)), V_ASN1_OBJECT);
-	assert_true(OBJ_obj2txt(back, sizeof(back), sk_ASN1_TYPE_value(seq, 0)->value.object,
-				1) > 0);
+	assert_true(OBJ_obj2txt(back, sizeof(back), sk_ASN1_TYPE_value(seq, 0)->value.object, 1) >
+		    0);
 	assert_string_equal(back, oid);
 	ai = sk_ASN1_TYPE_value(seq, 1)->value.integer;
 	assert_int_equal(ASN1_INTEGER_get_int64(&v, ai), 1);

@@ -60,8 +60,7 @@ setup(void **state)
 	static struct fixture fx;
 
 	token_fill(&fx.soft, "alpha", "SoftHSM project", "SoftHSM v2", "1f2e3d4c5b6a7980");
-	token_fill(&fx.yubi, "YubiKey PIV #123", "Yubico (www.yubico.com)", "YubiKey YK5",
-		   "123");
+	token_fill(&fx.yubi, "YubiKey PIV #123", "Yubico (www.yubico.com)", "YubiKey YK5", "123");
 	slot_fill(&fx.soft_slot, "SoftHSM slot ID 0x1f2e3d4c", "SoftHSM project");
 	slot_fill(&fx.yubi_slot, "Yubico YubiKey OTP+FIDO+CCID", "Yubico");
 	*state = &fx;
@@ -113,10 +112,8 @@ test_pe_p11_uri_match_slot_token_label(void **state)
 	assert_false(matches("pkcs11:token=alph", 1, &fx->soft_slot, &fx->soft));
 	assert_false(matches("pkcs11:token=beta", 1, &fx->soft_slot, &fx->soft));
 	/* percent-encoded space and '#' */
-	assert_true(matches("pkcs11:token=YubiKey%20PIV%20%23123", 2, &fx->yubi_slot,
-			    &fx->yubi));
-	assert_false(matches("pkcs11:token=YubiKey%20PIV%20%23123", 1, &fx->soft_slot,
-			     &fx->soft));
+	assert_true(matches("pkcs11:token=YubiKey%20PIV%20%23123", 2, &fx->yubi_slot, &fx->yubi));
+	assert_false(matches("pkcs11:token=YubiKey%20PIV%20%23123", 1, &fx->soft_slot, &fx->soft));
 }
 
 static void
@@ -137,14 +134,13 @@ test_pe_p11_uri_match_slot_model_manufacturer(void **state)
 
 	assert_true(matches("pkcs11:model=SoftHSM%20v2", 1, &fx->soft_slot, &fx->soft));
 	assert_false(matches("pkcs11:model=SoftHSM%20v2", 2, &fx->yubi_slot, &fx->yubi));
-	assert_true(matches("pkcs11:manufacturer=Yubico%20%28www.yubico.com%29", 2,
-			    &fx->yubi_slot, &fx->yubi));
+	assert_true(matches("pkcs11:manufacturer=Yubico%20%28www.yubico.com%29", 2, &fx->yubi_slot,
+			    &fx->yubi));
 	assert_false(matches("pkcs11:manufacturer=Yubico", 2, &fx->yubi_slot, &fx->yubi));
 	/* every attribute given must fit */
 	assert_true(matches("pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;token=alpha",
 			    1, &fx->soft_slot, &fx->soft));
-	assert_false(matches("pkcs11:model=SoftHSM%20v2;token=beta", 1, &fx->soft_slot,
-			     &fx->soft));
+	assert_false(matches("pkcs11:model=SoftHSM%20v2;token=beta", 1, &fx->soft_slot, &fx->soft));
 }
 
 static void
@@ -184,8 +180,8 @@ test_pe_p11_uri_match_slot_object_ignored(void **state)
 	/* a key URI opens its token: the object part does not take part in the match */
 	assert_true(matches("pkcs11:token=alpha;object=my-key;id=%01%02;type=private", 1,
 			    &fx->soft_slot, &fx->soft));
-	assert_true(matches("pkcs11:object=nothing-like-this;type=cert", 2, &fx->yubi_slot,
-			    &fx->yubi));
+	assert_true(
+		matches("pkcs11:object=nothing-like-this;type=cert", 2, &fx->yubi_slot, &fx->yubi));
 	assert_false(matches("pkcs11:token=alpha;object=my-key;type=private", 2, &fx->yubi_slot,
 			     &fx->yubi));
 }
@@ -213,8 +209,7 @@ test_pe_p11_uri_match_slot_module(void **state)
 	p11_kit_uri_free(uri);
 	uri = NULL;
 
-	assert_int_equal(pe_p11_uri_parse("pkcs11:library-manufacturer=OpenSC", &uri, &err),
-			 PE_OK);
+	assert_int_equal(pe_p11_uri_parse("pkcs11:library-manufacturer=OpenSC", &uri, &err), PE_OK);
 	assert_false(pe_p11_uri_match_slot(uri, &module, 1, &fx->soft_slot, &fx->soft));
 	p11_kit_uri_free(uri);
 }
@@ -223,11 +218,7 @@ static void
 test_pe_p11_uri_parse_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"http://x",
-		"pkcs11:token=%zz",
-		"pkcs11:token=%4",
-		"token=alpha",
-		"",
+		"http://x", "pkcs11:token=%zz", "pkcs11:token=%4", "token=alpha", "",
 	};
 	P11KitUri *uri;
 	struct pe_err err;

@@ -84,8 +84,7 @@ tokens_dir(void)
 
 /* Finds the profile for a malformed file, which must fail naming that file. */
 static void
-expect_malformed(const char *text, const char *manufacturer, const char *model,
-		 const char *why)
+expect_malformed(const char *text, const char *manufacturer, const char *model, const char *why)
 {
 	struct pe_token_profile *profile = NULL;
 	struct pe_err err;
@@ -108,7 +107,8 @@ test_pe_token_profile_find_softhsm(void **state)
 	struct pe_err err;
 
 	assert_int_equal(pe_token_profile_find(tokens_dir(), "SoftHSM project", "SoftHSM v2",
-					       &profile, &err), PE_OK);
+					       &profile, &err),
+			 PE_OK);
 	assert_non_null(profile);
 	assert_string_equal(profile->name, "SoftHSM 2");
 	assert_non_null(profile->file);
@@ -133,7 +133,8 @@ test_pe_token_profile_find_yubikey(void **state)
 	struct pe_err err;
 
 	assert_int_equal(pe_token_profile_find(tokens_dir(), "Yubico (www.yubico.com)",
-					       "YubiKey YK5", &profile, &err), PE_OK);
+					       "YubiKey YK5", &profile, &err),
+			 PE_OK);
 	assert_non_null(profile);
 	assert_non_null(strstr(profile->name, "YubiKey"));
 	assert_non_null(strstr(profile->file, "yubico-yubikey-piv.json"));
@@ -151,15 +152,17 @@ test_pe_token_profile_find_other_vendors(void **state)
 	struct pe_token_profile *profile = NULL;
 	struct pe_err err;
 
-	assert_int_equal(pe_token_profile_find(tokens_dir(), "Aktiv Co.", "Rutoken ECP 3.0",
-					       &profile, &err), PE_OK);
+	assert_int_equal(
+		pe_token_profile_find(tokens_dir(), "Aktiv Co.", "Rutoken ECP 3.0", &profile, &err),
+		PE_OK);
 	assert_string_equal(profile->name, "Rutoken ECP");
 	assert_true(profile->key_types & (1u << PE_KEY_GOST2012_512));
 	pe_token_profile_free(profile);
 	profile = NULL;
 
 	assert_int_equal(pe_token_profile_find(tokens_dir(), "Aladdin R.D.", "JaCarta GOST 2.0",
-					       &profile, &err), PE_OK);
+					       &profile, &err),
+			 PE_OK);
 	assert_string_equal(profile->name, "JaCarta");
 	assert_true(profile->cert_private);
 	pe_token_profile_free(profile);
@@ -172,7 +175,8 @@ test_pe_token_profile_find_default(void **state)
 	struct pe_err err;
 
 	assert_int_equal(pe_token_profile_find(tokens_dir(), "Nobody Ltd", "Unknown Token 9",
-					       &profile, &err), PE_OK);
+					       &profile, &err),
+			 PE_OK);
 	assert_non_null(profile);
 	assert_string_equal(profile->name, "generic PKCS#11 token");
 	assert_null(profile->file);
@@ -199,8 +203,9 @@ test_pe_token_profile_find_env_dir(void **state)
 	/* NULL means $P11ENROLL_TOKENS_DIR */
 	tokens_dir();
 	assert_string_equal(pe_profile_tokens_dir(), getenv("P11ENROLL_TOKENS_DIR"));
-	assert_int_equal(pe_token_profile_find(NULL, "SoftHSM project", "SoftHSM v2", &profile,
-					       &err), PE_OK);
+	assert_int_equal(
+		pe_token_profile_find(NULL, "SoftHSM project", "SoftHSM v2", &profile, &err),
+		PE_OK);
 	assert_string_equal(profile->name, "SoftHSM 2");
 	pe_token_profile_free(profile);
 }
@@ -214,8 +219,8 @@ test_pe_token_profile_find_missing_dir(void **state)
 
 	/* no profiles at all is not an error: every token gets the default */
 	snprintf(dir, sizeof(dir), "%s/no-such-dir", tmpdir);
-	assert_int_equal(pe_token_profile_find(dir, "SoftHSM project", "SoftHSM v2", &profile,
-					       &err), PE_OK);
+	assert_int_equal(
+		pe_token_profile_find(dir, "SoftHSM project", "SoftHSM v2", &profile, &err), PE_OK);
 	assert_null(profile->file);
 	pe_token_profile_free(profile);
 }
@@ -232,8 +237,7 @@ test_pe_token_profile_find_custom(void **state)
 		      "  \"pin\": { \"min\": 6, \"max\": 10, \"digits_only\": true },\n"
 		      "  \"key_types\": [\"rsa-2048\", \"ec-p384\"],\n"
 		      "  \"certificate_private\": true }\n");
-	assert_int_equal(pe_token_profile_find(tmpdir, "Test maker", "T1", &profile, &err),
-			 PE_OK);
+	assert_int_equal(pe_token_profile_find(tmpdir, "Test maker", "T1", &profile, &err), PE_OK);
 	assert_string_equal(profile->name, "Test Token");
 	assert_string_equal(profile->file, profile_path);
 	assert_true(profile->tested);
@@ -248,8 +252,7 @@ test_pe_token_profile_find_custom(void **state)
 	profile = NULL;
 
 	/* the globs must both fit */
-	assert_int_equal(pe_token_profile_find(tmpdir, "Test maker", "T12", &profile, &err),
-			 PE_OK);
+	assert_int_equal(pe_token_profile_find(tmpdir, "Test maker", "T12", &profile, &err), PE_OK);
 	assert_null(profile->file);
 	pe_token_profile_free(profile);
 }
@@ -293,24 +296,29 @@ static void
 test_pe_token_profile_find_bad_key_id(void **state)
 {
 	expect_malformed("{ \"version\": 1, \"name\": \"x\", \"match\": { \"model\": \"*\" },\n"
-			 "  \"key_id\": \"random\" }", "a", "b", "random");
+			 "  \"key_id\": \"random\" }",
+			 "a", "b", "random");
 }
 
 static void
 test_pe_token_profile_find_bad_key_type(void **state)
 {
 	expect_malformed("{ \"version\": 1, \"name\": \"x\", \"match\": { \"model\": \"*\" },\n"
-			 "  \"key_types\": [\"rsa-2048\", \"rsa-1024\"] }", "a", "b", "rsa-1024");
+			 "  \"key_types\": [\"rsa-2048\", \"rsa-1024\"] }",
+			 "a", "b", "rsa-1024");
 	expect_malformed("{ \"version\": 1, \"name\": \"x\", \"match\": { \"model\": \"*\" },\n"
-			 "  \"key_types\": [\"ec-p256\", 5] }", "a", "b", "key type");
+			 "  \"key_types\": [\"ec-p256\", 5] }",
+			 "a", "b", "key type");
 }
 
 /* A broken profile of another family is named even when the token is not of that family. */
 static void
 test_pe_token_profile_find_malformed_not_matching(void **state)
 {
-	expect_malformed("{ \"version\": 1, \"name\": \"x\", \"match\": { \"model\": \"Other*\" },\n"
-			 "  \"key_id\": \"random\" }", "SoftHSM project", "SoftHSM v2", "random");
+	expect_malformed(
+		"{ \"version\": 1, \"name\": \"x\", \"match\": { \"model\": \"Other*\" },\n"
+		"  \"key_id\": \"random\" }",
+		"SoftHSM project", "SoftHSM v2", "random");
 }
 
 /* pin and label rules */

@@ -24,7 +24,7 @@ test_pe_ru_inn_valid_examples(void **state)
 	assert_false(pe_ru_inn_valid("7707083894"));
 	assert_true(pe_ru_inn_valid("500100732259"));
 	assert_false(pe_ru_inn_valid("500100732258"));
-	assert_false(pe_ru_inn_valid("50010073225"));	/* 11 digits */
+	assert_false(pe_ru_inn_valid("50010073225")); /* 11 digits */
 	assert_false(pe_ru_inn_valid("77070838a3"));
 	assert_false(pe_ru_inn_valid(""));
 }

@@ -250,8 +250,8 @@ static void
 test_pe_secret_source_parse_bad(void **state)
 {
 	static const char *const bad[] = {
-		"file:", "env:", "fd:", "fd:x", "fd:-1", "fd:3x", "fd: 3", "fd:+3", "fd:99999999999", "pin:1234",
-		"", "FILE:/x",
+		"file:", "env:",	   "fd:",      "fd:x", "fd:-1",	  "fd:3x", "fd: 3",
+		"fd:+3", "fd:99999999999", "pin:1234", "",     "FILE:/x",
 	};
 	struct pe_secret_source src;
 	struct pe_err err;
@@ -283,8 +283,8 @@ test_pe_secret_read_env_set(void **state)
 	struct pe_err err;
 
 	assert_int_equal(setenv("PE_TEST_PIN", "4321", 1), 0);
-	assert_int_equal(pe_secret_read("env:PE_TEST_PIN", "--pin-source", "PIN", false, &pin,
-					&err), PE_OK);
+	assert_int_equal(
+		pe_secret_read("env:PE_TEST_PIN", "--pin-source", "PIN", false, &pin, &err), PE_OK);
 	assert_non_null(pin);
 	assert_int_equal(pin->len, 4);
 	assert_string_equal((const char *)pin->data, "4321");
@@ -299,8 +299,9 @@ test_pe_secret_read_env_unset(void **state)
 	struct pe_err err;
 
 	unsetenv("PE_TEST_NO_PIN");
-	assert_int_equal(pe_secret_read("env:PE_TEST_NO_PIN", "--pin-source", "PIN", false, &pin,
-					&err), PE_E_PIN);
+	assert_int_equal(
+		pe_secret_read("env:PE_TEST_NO_PIN", "--pin-source", "PIN", false, &pin, &err),
+		PE_E_PIN);
 	assert_null(pin);
 	assert_non_null(strstr(err.msg, "PE_TEST_NO_PIN"));
 }
@@ -312,8 +313,9 @@ test_pe_secret_read_env_empty(void **state)
 	struct pe_err err;
 
 	assert_int_equal(setenv("PE_TEST_PIN", "", 1), 0);
-	assert_int_equal(pe_secret_read("env:PE_TEST_PIN", "--pin-source", "PIN", false, &pin,
-					&err), PE_E_PIN);
+	assert_int_equal(
+		pe_secret_read("env:PE_TEST_PIN", "--pin-source", "PIN", false, &pin, &err),
+		PE_E_PIN);
 	assert_null(pin);
 	assert_non_null(strstr(err.msg, "empty"));
 	unsetenv("PE_TEST_PIN");
@@ -711,10 +713,61 @@ test_pe_strdup_trim_blanks(void **state)
 	free(s);
 }
 
+/* RFC 4648 section 10 */
+static void
+test_pe_base64_encode_vectors(void **state)
+{
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const coded[] = { "",	 "Zg==",     "Zm8=",	"Zm9v",
+					     "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	unsigned char *back = NULL;
+	size_t i, len = 0;
+	struct pe_err err;
+	char *text;
+
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		text = pe_base64_encode((const unsigned char *)plain[i], strlen(plain[i]), 0);
+		assert_non_null(text);
+		assert_string_equal(text, coded[i]);
+		assert_int_equal(pe_base64_decode(text, strlen(text), &back, &len, &err), PE_OK);
+		assert_int_equal(len, strlen(plain[i]));
+		assert_memory_equal(back, plain[i], len);
+		free(back);
+		free(text);
+	}
+}
+
+static void
+test_pe_base64_wrap_and_bad_input(void **state)
+{
+	unsigned char data[100], *back = NULL;
+	size_t len = 0, i;
+	struct pe_err err;
+	char *text;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7);
+	text = pe_base64_encode(data, sizeof(data), 64);
+	assert_non_null(text);
+	assert_int_equal(strchr(text, '\n') - text, 64);
+	assert_int_equal(text[strlen(text) - 1], '\n');
+	assert_int_equal(pe_base64_decode(text, strlen(text), &back, &len, &err), PE_OK);
+	assert_int_equal(len, sizeof(data));
+	assert_memory_equal(back, data, len);
+	free(back);
+	free(text);
+	assert_int_equal(pe_base64_decode("Zm9v!", 5, &back, &len, &err), PE_E_USAGE);
+	assert_int_equal(pe_base64_decode("Zg=a", 4, &back, &len, &err), PE_E_USAGE);
+	assert_int_equal(pe_base64_decode("Z", 1, &back, &len, &err), PE_E_USAGE);
+	assert_int_equal(pe_base64_decode("Zh==", 4, &back, &len, &err), PE_E_USAGE);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pe_base64_encode_vectors),
+		cmocka_unit_test(test_pe_base64_wrap_and_bad_input),
 		cmocka_unit_test(test_pe_err_set_returns_code),
 		cmocka_unit_test(test_pe_err_prefix_keeps_context),
 		cmocka_unit_test(test_pe_err_prefix_truncates_detail),

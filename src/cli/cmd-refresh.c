@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * refresh: continue requests from their recorded state: ask the CA, download
+ * what it issued, check it, install it next to the key, acknowledge it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "enroll/enroll.h"
+
+enum { OPT_ALL = 'a', OPT_PIN = 256, OPT_TOKEN };
+
+static const struct pe_cli_opt options[] = {
+	{ "all", no_argument, OPT_ALL, NULL, "every request that is not finished" },
+	{ "pin-source", required_argument, OPT_PIN, "SRC", "the token's user PIN (else asked)" },
+	{ "token", required_argument, OPT_TOKEN, "URI",
+	  "the token, where its serial does not find it" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static int
+exec(struct pe_cli *cli, int argc, char **argv)
+{
+	const struct pe_command *cmd = &pe_cmd_refresh_entry;
+	struct pe_request **list = NULL, *one = NULL;
+	struct pe_enroll_env env;
+	struct pe_err err, first;
+	size_t n = 0, i;
+	char title[512];
+	bool all = false;
+	long long id = 0;
+	enum pe_code rc;
+	int c, status = 0;
+	char *end;
+
+	memset(&env, 0, sizeof(env));
+	pe_err_clear(&first);
+	while ((c = pe_cli_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case OPT_ALL:
+			all = true;
+			break;
+		case OPT_PIN:
+			env.carrier.pin_source = optarg;
+			break;
+		case OPT_TOKEN:
+			env.carrier.token_uri = optarg;
+			break;
+		case PE_CLI_OPT_HELP:
+			return pe_cli_help(cli, cmd);
+		default:
+			return pe_cli_usage(cli, cmd, "invalid option");
+		}
+	}
+	if (all == (optind < argc) || optind + 1 < argc)
+		return pe_cli_usage(cli, cmd, "give one request ID or --all");
+	if (!all) {
+		id = strtoll(argv[optind], &end, 10);
+		if (*end != '\0' || id <= 0)
+			return pe_cli_usage(cli, cmd, "'%s' is not a request ID", argv[optind]);
+	}
+	env.sign_tool = "p11enroll " PACKAGE_VERSION;
+	rc = pe_cli_store(cli, &env.store, &err);
+	if (rc == PE_OK)
+		rc = pe_cli_p11(cli, &env.carrier.p11, &err);
+	if (rc == PE_OK && all)
+		rc = pe_store_request_list(env.store, &list, &n, &err);
+	if (rc == PE_OK && !all) {
+		rc = pe_store_request_get(env.store, id, &one, &err);
+		list = &one;
+		n = rc == PE_OK ? 1 : 0;
+	}
+	if (rc != PE_OK)
+		return pe_cli_fail(cli, &err);
+
+	pe_out_list(cli->out, "requests");
+	for (i = 0; i < n; i++) {
+		if (all && pe_enroll_request_done(list[i]))
+			continue;
+		rc = pe_enroll_refresh(&env, list[i], &err);
+		if (rc != PE_OK) {
+			/* one request's trouble does not stop the others */
+			pe_msg_error(&err);
+			if (status == 0) {
+				first = err;
+				status = rc;
+			}
+		} else if (status == 0 && pe_cli_request_status(list[i]) != 0 && !all) {
+			status = pe_cli_request_status(list[i]);
+			pe_err_set(&first, (enum pe_code)status, "request %lld: %s%s%s",
+				   (long long)list[i]->id, pe_request_user_state(list[i]->state),
+				   list[i]->reason ? ": " : "",
+				   list[i]->reason ? list[i]->reason : "");
+		}
+		snprintf(title, sizeof(title), "request %lld: %s", (long long)list[i]->id,
+			 pe_request_user_state(list[i]->state));
+		pe_out_item(cli->out, title);
+		pe_cli_request_describe(cli->out, list[i]);
+		pe_out_end(cli->out);
+	}
+	pe_out_end(cli->out);
+	if (all)
+		pe_request_list_free(list, n);
+	else
+		pe_request_free(one);
+	if (status != 0) {
+		if (!cli->failed) {
+			cli->err = first;
+			cli->failed = true;
+		}
+		if (first.code != (enum pe_code)status || rc == PE_OK)
+			pe_msg_error(&first);
+	}
+	return status;
+}
+
+const struct pe_command pe_cmd_refresh_entry = {
+	.name = "refresh",
+	.usage = "ID | --all [--pin-source SRC]",
+	.summary = "Continue requests: poll the CA, install what it issued, acknowledge it.",
+	.options = options,
+	.exec = exec,
+};
