@@ -316,6 +316,33 @@ finish(struct run *run, struct pe_request *req, enum pe_request_state state, con
 	return rc;
 }
 
+/*
+ * What an answer other than PE_OK from the CA means for the request: pending,
+ * rejected with the CA's reason, or a connection problem to resume from @at.
+ * Returns: PE_E_PENDING once that is recorded (the run stops here), else the
+ * failure, which leaves the request as it was.
+ */
+static enum pe_code
+ca_outcome(struct run *run, struct pe_request *req, enum pe_request_state at, enum pe_code rc,
+	   const struct pe_err *why, struct pe_err *err)
+{
+	switch (rc) {
+	case PE_E_PENDING:
+		rc = finish(run, req, PE_REQ_PENDING, NULL, err);
+		break;
+	case PE_E_CA:
+		rc = finish(run, req, PE_REQ_REJECTED, why->msg, err);
+		break;
+	case PE_E_NET:
+		rc = connection_problem(run, req, at, why, err);
+		break;
+	default:
+		*err = *why;
+		return rc;
+	}
+	return rc == PE_OK ? PE_E_PENDING : rc;
+}
+
 static enum pe_code
 step_key(struct run *run, struct pe_request *req, struct pe_err *err)
 {
@@ -412,16 +439,8 @@ step_submit(struct run *run, struct pe_request *req, struct pe_err *err)
 			rc = replace(&req->ca_status, status.raw, err);
 		if (rc == PE_OK)
 			rc = finish(run, req, PE_REQ_SUBMITTED, NULL, err);
-	} else if (rc == PE_E_CA) {
-		rc = finish(run, req, PE_REQ_REJECTED, why.msg, err);
-		if (rc == PE_OK)
-			rc = PE_E_PENDING;
-	} else if (rc == PE_E_NET) {
-		rc = connection_problem(run, req, PE_REQ_CSR_READY, &why, err);
-		if (rc == PE_OK)
-			rc = PE_E_PENDING;
 	} else {
-		*err = why;
+		rc = ca_outcome(run, req, PE_REQ_CSR_READY, rc, &why, err);
 	}
 	pe_ca_status_cleanup(&status);
 	return rc;
@@ -465,20 +484,8 @@ step_poll(struct run *run, struct pe_request *req, enum pe_request_state at, str
 			rc = replace(&req->cert_sha256, pe_cert_sha256_hex(cert), err);
 		if (rc == PE_OK)
 			rc = finish(run, req, PE_REQ_ISSUED, NULL, err);
-	} else if (rc == PE_E_PENDING) {
-		rc = finish(run, req, PE_REQ_PENDING, NULL, err);
-		if (rc == PE_OK)
-			rc = PE_E_PENDING;
-	} else if (rc == PE_E_CA) {
-		rc = finish(run, req, PE_REQ_REJECTED, why.msg, err);
-		if (rc == PE_OK)
-			rc = PE_E_PENDING;
-	} else if (rc == PE_E_NET) {
-		rc = connection_problem(run, req, at, &why, err);
-		if (rc == PE_OK)
-			rc = PE_E_PENDING;
 	} else {
-		*err = why;
+		rc = ca_outcome(run, req, at, rc, &why, err);
 	}
 	free(der);
 	pe_cert_free(cert);
