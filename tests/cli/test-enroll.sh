@@ -10,7 +10,7 @@
 # after download, and a certificate for another key refused.
 set -eu
 . "$TEST_LIB/common.sh"
-command -v sqlite3 >/dev/null || skip "no sqlite3"
+need sqlite3
 
 make_tokens alpha
 P11ENROLL_HOME=$work/home

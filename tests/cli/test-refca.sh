@@ -389,11 +389,11 @@ curl -sS --max-time 5 --cacert "$REFCA_ROOT" "https://127.0.0.2:$REFCA_PORT/ca/c
 rc=$?
 set -e
 [ "$rc" -eq 7 ] || fail "127.0.0.2:$REFCA_PORT answered (curl exit $rc)"
-if command -v ss >/dev/null; then
-	ss -Hltn "sport = :$REFCA_PORT" | awk '{ print $4 }' >"$work/listening"
-	[ "$(cat "$work/listening")" = "127.0.0.1:$REFCA_PORT" ] ||
-		fail "listening on $(cat "$work/listening")"
-fi
+need ss
+ss -Hltn "sport = :$REFCA_PORT" | awk '{ print $4 }' >"$work/listening"
+[ "$(cat "$work/listening")" = "127.0.0.1:$REFCA_PORT" ] ||
+	fail "listening on $(cat "$work/listening")"
+
 
 #
 # a restart keeps everything
