@@ -135,6 +135,48 @@ pw_hash(const char *password, const unsigned char *salt, size_t salt_len, unsign
 	return PE_OK;
 }
 
+/* SHA-256(salt || password): how a login verified before is recognised. */
+static bool
+quick_hash(const struct pe_refca_reg *reg, const char *password, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		  EVP_DigestUpdate(md, reg->salt, sizeof(reg->salt)) == 1 &&
+		  EVP_DigestUpdate(md, password, strlen(password)) == 1 &&
+		  EVP_DigestFinal_ex(md, out, NULL) == 1;
+
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/* Returns: true when this password for @reg passed PBKDF2 before, against the hash it has now. */
+static bool
+login_known(struct pe_refca *ca, const struct pe_refca_reg *reg, const unsigned char quick[32])
+{
+	size_t i;
+
+	for (i = 0; i < PE_REFCA_LOGIN_CACHE; i++) {
+		const struct pe_refca_login *l = &ca->logins[i];
+
+		if (l->reg_id == reg->id &&
+		    CRYPTO_memcmp(l->pbkdf2, reg->hash, sizeof(l->pbkdf2)) == 0 &&
+		    CRYPTO_memcmp(l->quick, quick, sizeof(l->quick)) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+login_remember(struct pe_refca *ca, const struct pe_refca_reg *reg, const unsigned char quick[32])
+{
+	struct pe_refca_login *l = &ca->logins[ca->next_login];
+
+	l->reg_id = reg->id;
+	memcpy(l->pbkdf2, reg->hash, sizeof(l->pbkdf2));
+	memcpy(l->quick, quick, sizeof(l->quick));
+	ca->next_login = (ca->next_login + 1) % PE_REFCA_LOGIN_CACHE;
+}
+
 /*
  * HTTP Basic: the registration whose Token and Password these are. Answers
  * 401 (or 500) itself and returns false otherwise.
@@ -145,10 +187,10 @@ authenticate(struct pe_refca *ca, const struct pe_refca_http_req *req,
 {
 	static const unsigned char dummy_salt[16];
 	struct pe_refca_reg *reg = NULL;
-	unsigned char hash[32];
+	unsigned char hash[32], quick[32];
 	struct pe_err err;
 	enum pe_code rc;
-	bool ok = false;
+	bool ok = false, have_quick = false;
 
 	if (req->user == NULL || req->password == NULL) {
 		reply_error(resp, 401,
@@ -158,6 +200,8 @@ authenticate(struct pe_refca *ca, const struct pe_refca_http_req *req,
 		return false;
 	}
 	rc = pe_refca_db_reg_by_token(ca->db, req->user, &reg, &err);
+	if (rc == PE_OK)
+		have_quick = quick_hash(reg, req->password, quick);
 	if (rc == PE_E_NOTFOUND) {
 		/* the same work as for a known token, so that timing tells nothing */
 		pw_hash(req->password, dummy_salt, sizeof(dummy_salt), PW_ITER, hash, sizeof(hash),
@@ -171,6 +215,8 @@ authenticate(struct pe_refca *ca, const struct pe_refca_http_req *req,
 		reply_internal(resp, &err);
 		pe_refca_reg_free(reg);
 		return false;
+	} else if (have_quick && login_known(ca, reg, quick)) {
+		ok = true;
 	} else if (pw_hash(req->password, reg->salt, sizeof(reg->salt), reg->iter, hash,
 			   sizeof(hash), &err) != PE_OK) {
 		reply_internal(resp, &err);
@@ -178,8 +224,11 @@ authenticate(struct pe_refca *ca, const struct pe_refca_http_req *req,
 		return false;
 	} else {
 		ok = CRYPTO_memcmp(hash, reg->hash, sizeof(hash)) == 0;
+		if (ok && have_quick)
+			login_remember(ca, reg, quick);
 	}
 	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(quick, sizeof(quick));
 	if (!ok) {
 		pe_refca_reg_free(reg);
 		reply_error(resp, 401, "wrong Token or Password");

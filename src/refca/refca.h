@@ -233,6 +233,18 @@ enum pe_code pe_refca_db_req_set_cert(struct pe_refca_db *db, long long id,
 
 /* main.c: an opened home directory */
 
+/*
+ * Logins verified since the server started: PBKDF2 costs milliseconds per
+ * request, so a password that already passed it is recognised by a salted
+ * SHA-256 instead. Only the serving thread touches it.
+ */
+#define PE_REFCA_LOGIN_CACHE 64
+struct pe_refca_login {
+	long long reg_id;	  /* 0: an empty slot */
+	unsigned char pbkdf2[32]; /* the stored hash it was verified against */
+	unsigned char quick[32];  /* SHA-256(salt || password) */
+};
+
 struct pe_refca {
 	char *home;
 	struct pe_refca_config *config;
@@ -241,6 +253,8 @@ struct pe_refca {
 	X509 *ca_cert;
 	char *ca_pem; /* the root certificate, PEM, for /ca/chain.pem */
 	bool auto_approve;
+	struct pe_refca_login logins[PE_REFCA_LOGIN_CACHE];
+	size_t next_login; /* the slot the next verified login takes */
 };
 
 /* issue.c: keys, certificates, requests */
