@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store-int.h"
 
@@ -354,6 +355,32 @@ out:
 	return rc;
 }
 
+/* Returns: true when the file at @path, ours (0600), holds exactly @text. */
+static bool
+file_holds(const char *path, const char *text)
+{
+	size_t len = strlen(text), got;
+	struct stat st;
+	bool same = false;
+	char *have;
+	FILE *f;
+
+	f = fopen(path, "rbe");
+	if (f == NULL)
+		return false;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 &&
+	    (size_t)st.st_size == len) {
+		have = malloc(len + 1);
+		if (have != NULL) {
+			got = fread(have, 1, len + 1, f);
+			same = got == len && memcmp(have, text, len) == 0;
+			free(have);
+		}
+	}
+	fclose(f);
+	return same;
+}
+
 enum pe_code
 pe_store_roots_file(struct pe_store *store, const char *service, char **path, struct pe_err *err)
 {
@@ -380,6 +407,16 @@ pe_store_roots_file(struct pe_store *store, const char *service, char **path, st
 		goto out;
 	}
 	snprintf(name, size, "%s.pem", service);
+	/* every connection asks for it: write (and fsync) only what changed */
+	*path = pe_store_path(store, PE_STORE_ROOTS_DIR, name);
+	if (*path == NULL) {
+		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+		goto out;
+	}
+	if (file_holds(*path, pem))
+		goto out;
+	free(*path);
+	*path = NULL;
 	rc = pe_store_file_write(store, PE_STORE_ROOTS_DIR, name, pem, strlen(pem), path, err);
 	if (rc != PE_OK)
 		pe_err_prefix(err, "store: writing the roots of service '%s'", service);
