@@ -16,6 +16,9 @@
 #      login), the CA signing in the process with OpenSSL
 #   d  bench/floor: the bare PKCS#11 calls, the floor
 # and prints the median ms per enrollment with the ratios a/b, c/d, a/d, b/d.
+# Then bench/request.sh adds a second table: whole requests through a CA
+# service (p11enroll request against the same pipeline with curl, and the
+# floor); BENCH_REQUEST=0 leaves it out.
 #
 # Environment: BENCH_N (30), BENCH_KEY_TYPE (ec-p256 or rsa-2048),
 # BENCH_VERBOSE=1 (the median of each step as well), SOFTHSM_MODULE, TMPDIR
@@ -313,3 +316,8 @@ Three processes each, alternating; the median is over all 3 x $n.
 Every run starts on an empty token of its own (3 objects more per
 enrollment), after one warm-up enrollment. Run time: $elapsed s.
 EOF
+
+# the second table: requests through a CA service, end to end
+if [ "${BENCH_REQUEST:-1}" != 0 ]; then
+	sh "$top/bench/request.sh" "$build" "$top"
+fi
