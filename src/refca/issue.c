@@ -154,8 +154,8 @@ name_cn(const char *cn, X509_NAME **out, struct pe_err *err)
 }
 
 enum pe_code
-pe_refca_issue_ca(EVP_PKEY **ca_key_out, X509 **ca_out, EVP_PKEY **tls_key_out, X509 **tls_out,
-		  struct pe_err *err)
+pe_refca_issue_ca(EVP_PKEY *given, EVP_PKEY **ca_key_out, X509 **ca_out, EVP_PKEY **tls_key_out,
+		  X509 **tls_out, struct pe_err *err)
 {
 	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
 	X509 *ca = NULL, *tls = NULL;
@@ -163,7 +163,14 @@ pe_refca_issue_ca(EVP_PKEY **ca_key_out, X509 **ca_out, EVP_PKEY **tls_key_out, 
 	X509V3_CTX ctx;
 	enum pe_code rc;
 
-	rc = key_new(&ca_key, err);
+	if (given != NULL && EVP_PKEY_up_ref(given) == 1) {
+		ca_key = given;
+		rc = PE_OK;
+	} else if (given != NULL) {
+		rc = pe_refca_ossl_err(err, PE_E_FAIL, "the CA key");
+	} else {
+		rc = key_new(&ca_key, err);
+	}
 	if (rc == PE_OK)
 		rc = name_cn(PE_REFCA_CA_CN, &name, err);
 	if (rc == PE_OK)

@@ -36,6 +36,9 @@ struct args {
 	const char *port_file;
 	const char *pid_file;
 	const char *reason;
+	const char *ca_key_uri;
+	const char *module;
+	const char *pin_source;
 	bool auto_approve;
 	long long id;
 };
@@ -55,6 +58,9 @@ enum {
 	OPT_PORT_FILE,
 	OPT_PID_FILE,
 	OPT_REASON,
+	OPT_CA_KEY_URI,
+	OPT_MODULE,
+	OPT_PIN_SOURCE,
 	OPT_HOME,
 	OPT_JSON,
 	OPT_VERSION
@@ -66,6 +72,9 @@ static const struct option all_options[] = {
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "reason", required_argument, NULL, OPT_REASON },
+	{ "ca-key-uri", required_argument, NULL, OPT_CA_KEY_URI },
+	{ "module", required_argument, NULL, OPT_MODULE },
+	{ "pin-source", required_argument, NULL, OPT_PIN_SOURCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -88,17 +97,22 @@ static int cmd_approve_request(struct cli *cli, const struct args *args, struct 
 static int cmd_reject_request(struct cli *cli, const struct args *args, struct pe_err *err);
 
 static const struct command commands[] = {
-	{ "init", "", "make a new CA in the home directory", ",", false, cmd_init },
-	{ "serve", "--listen ADDRESS:PORT [--auto-approve] [--port-file FILE] [--pid-file FILE]",
+	{ "init", "[--ca-key-uri URI [--module PATH] [--pin-source SRC]]",
+	  "make a new CA in the home directory", ",ca-key-uri,module,pin-source,", false,
+	  cmd_init },
+	{ "serve",
+	  "--listen ADDRESS:PORT [--auto-approve] [--port-file FILE] [--pid-file FILE] "
+	  "[--pin-source SRC]",
 	  "serve the cpca20 user API over HTTPS until SIGTERM",
-	  ",listen,auto-approve,port-file,pid-file,", false, cmd_serve },
+	  ",listen,auto-approve,port-file,pid-file,pin-source,", false, cmd_serve },
 	{ "list-registrations", "", "list user registrations", ",", false, cmd_list_registrations },
 	{ "approve-registration", "ID", "accept a registration (status A)", ",", true,
 	  cmd_approve_registration },
 	{ "reject-registration", "ID --reason TEXT", "reject a registration (status R)", ",reason,",
 	  true, cmd_reject_registration },
 	{ "list-requests", "", "list certificate requests", ",", false, cmd_list_requests },
-	{ "approve-request", "ID", "issue the certificate of a request (status C)", ",", true,
+	{ "approve-request", "ID [--pin-source SRC]",
+	  "issue the certificate of a request (status C)", ",pin-source,", true,
 	  cmd_approve_request },
 	{ "reject-request", "ID --reason TEXT", "reject a certificate request (status R)",
 	  ",reason,", true, cmd_reject_request },
@@ -143,6 +157,14 @@ command_help(const struct command *cmd, FILE *f)
 			"  --pid-file=FILE        write the process id there\n");
 	else if (strstr(cmd->options, ",reason,") != NULL)
 		fprintf(f, "  --reason=TEXT          why (the user sees it)\n");
+	if (strstr(cmd->options, ",ca-key-uri,") != NULL)
+		fprintf(f,
+			"  --ca-key-uri=URI       the CA key is this key on a PKCS#11 token\n"
+			"                         (made there first, e.g. p11enroll generate-key)\n"
+			"  --module=PATH          its PKCS#11 module (default: p11-kit's proxy)\n");
+	if (strstr(cmd->options, ",pin-source,") != NULL)
+		fprintf(f, "  --pin-source=SRC       the PIN of a CA key on a token: file:PATH,\n"
+			   "                         env:NAME or fd:N (else asked)\n");
 	fprintf(f, "  -h, --help             this help\n");
 }
 
@@ -241,6 +263,15 @@ args_parse(const struct command *cmd, int argc, char **argv, struct args *args, 
 		case OPT_REASON:
 			args->reason = optarg;
 			break;
+		case OPT_CA_KEY_URI:
+			args->ca_key_uri = optarg;
+			break;
+		case OPT_MODULE:
+			args->module = optarg;
+			break;
+		case OPT_PIN_SOURCE:
+			args->pin_source = optarg;
+			break;
 		}
 	}
 	if (cmd->takes_id) {
@@ -295,16 +326,64 @@ refca_close(struct pe_refca *ca)
 	free(ca);
 }
 
+/* The key @uri on its token, with the PIN from @pin_source (or asked). */
 static enum pe_code
-key_load(struct pe_refca *ca, struct pe_err *err)
+token_key_uri(const char *uri, const char *module, const char *pin_source, EVP_PKEY **out,
+	      struct pe_err *err)
+{
+	struct pe_secret *pin = NULL;
+	enum pe_code rc;
+
+	rc = pe_secret_read(pin_source, "--pin-source", "PIN of the CA key's token", false, &pin,
+			    err);
+	if (rc == PE_OK)
+		rc = pe_refca_token_key_load(uri, module, pin, out, err);
+	pe_secret_free(pin);
+	return rc;
+}
+
+/* The CA key on its token: "ca-key.uri" holds the key's URI and the module, a line each. */
+static enum pe_code
+token_key_load(const char *path, const char *pin_source, EVP_PKEY **out, struct pe_err *err)
+{
+	char *text = NULL, *module = NULL, *nl;
+	enum pe_code rc;
+
+	rc = pe_refca_file_read(path, 8192, &text, NULL, err);
+	if (rc != PE_OK)
+		return rc;
+	nl = strchr(text, '\n');
+	if (nl != NULL) {
+		*nl = '\0';
+		module = nl + 1;
+		module[strcspn(module, "\n")] = '\0';
+		if (module[0] == '\0')
+			module = NULL;
+	}
+	rc = token_key_uri(text, module, pin_source, out, err);
+	free(text);
+	return rc;
+}
+
+static enum pe_code
+key_load(struct pe_refca *ca, const char *pin_source, struct pe_err *err)
 {
 	char *path = path_join(ca->home, PE_REFCA_CA_KEY);
+	char *uri_path = path_join(ca->home, PE_REFCA_CA_KEY_URI);
 	enum pe_code rc = PE_OK;
 	struct stat st;
 	FILE *f;
 
-	if (path == NULL)
-		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	if (path == NULL || uri_path == NULL) {
+		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+		goto out;
+	}
+	if (stat(uri_path, &st) == 0) {
+		rc = token_key_load(uri_path, pin_source, &ca->ca_key, err);
+		if (rc != PE_OK)
+			goto out;
+		goto check;
+	}
 	f = fopen(path, "re");
 	if (f == NULL) {
 		rc = pe_err_set(err, PE_E_USAGE, "'%s': %s", path, strerror(errno));
@@ -319,6 +398,7 @@ key_load(struct pe_refca *ca, struct pe_err *err)
 		rc = pe_refca_ossl_err(err, PE_E_USAGE, path);
 		goto out;
 	}
+check:
 	if (X509_check_private_key(ca->ca_cert, ca->ca_key) != 1) {
 		rc = pe_refca_ossl_err(err, PE_E_USAGE,
 				       "the CA key does not match the CA "
@@ -326,13 +406,15 @@ key_load(struct pe_refca *ca, struct pe_err *err)
 		goto out;
 	}
 out:
+	free(uri_path);
 	free(path);
 	return rc;
 }
 
 /* Opens the home directory: config, database, CA certificate, and the CA key when @key. */
 static enum pe_code
-refca_open(const char *home, bool key, struct pe_refca **out, struct pe_err *err)
+refca_open(const char *home, bool key, const char *pin_source, struct pe_refca **out,
+	   struct pe_err *err)
 {
 	struct pe_refca *ca = calloc(1, sizeof(*ca));
 	char *path = NULL;
@@ -374,7 +456,7 @@ refca_open(const char *home, bool key, struct pe_refca **out, struct pe_err *err
 		goto out;
 	}
 	if (key) {
-		rc = key_load(ca, err);
+		rc = key_load(ca, pin_source, err);
 		if (rc != PE_OK)
 			goto out;
 	}
@@ -408,10 +490,10 @@ home_need(struct cli *cli, struct pe_err *err)
 
 /* init */
 
-/* Writes a new file @name in @home with @mode: the PEM of @key, else of @cert. */
+/* Writes a new file @name in @home with @mode: the PEM of @key, else of @cert, else @text. */
 static enum pe_code
 file_write(const char *home, const char *name, mode_t mode, EVP_PKEY *key, X509 *cert,
-	   struct pe_err *err)
+	   const char *text, struct pe_err *err)
 {
 	char *path = path_join(home, name);
 	enum pe_code rc = PE_OK;
@@ -431,8 +513,10 @@ file_write(const char *home, const char *name, mode_t mode, EVP_PKEY *key, X509 
 	}
 	if (key != NULL)
 		ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-	else
+	else if (cert != NULL)
 		ok = PEM_write_X509(f, cert);
+	else
+		ok = fputs(text, f) >= 0;
 	if (ok != 1 || fflush(f) != 0 || fsync(fd) != 0)
 		rc = pe_refca_ossl_err(err, PE_E_FAIL, path);
 	if (fclose(f) != 0 && rc == PE_OK)
@@ -477,14 +561,17 @@ dir_empty(const char *path)
 	return empty;
 }
 
-static const char *const home_files[] = { PE_REFCA_CA_KEY,    PE_REFCA_CA_CERT,	 PE_REFCA_TLS_KEY,
-					  PE_REFCA_TLS_CERT,  PE_REFCA_CONFIG,	 PE_REFCA_DB,
-					  PE_REFCA_DB "-wal", PE_REFCA_DB "-shm" };
+static const char *const home_files[] = { PE_REFCA_CA_KEY_URI, PE_REFCA_CA_KEY,
+					  PE_REFCA_CA_CERT,    PE_REFCA_TLS_KEY,
+					  PE_REFCA_TLS_CERT,   PE_REFCA_CONFIG,
+					  PE_REFCA_DB,	       PE_REFCA_DB "-wal",
+					  PE_REFCA_DB "-shm" };
 
 static int
 cmd_init(struct cli *cli, const struct args *args, struct pe_err *err)
 {
-	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
+	EVP_PKEY *given = NULL, *ca_key = NULL, *tls_key = NULL;
+	char uri_text[4096];
 	X509 *ca = NULL, *tls = NULL;
 	struct pe_refca_db *db = NULL;
 	unsigned char md[32];
@@ -497,6 +584,18 @@ cmd_init(struct cli *cli, const struct args *args, struct pe_err *err)
 	rc = home_need(cli, err);
 	if (rc != PE_OK)
 		return rc;
+	if (args->ca_key_uri == NULL && (args->module != NULL || args->pin_source != NULL))
+		return pe_err_set(err, PE_E_USAGE,
+				  "--module and --pin-source go with --ca-key-uri");
+	if (args->ca_key_uri != NULL) {
+		if (strlen(args->ca_key_uri) + (args->module ? strlen(args->module) : 0) + 3 >
+		    sizeof(uri_text))
+			return pe_err_set(err, PE_E_USAGE,
+					  "--ca-key-uri and --module are too long");
+		rc = token_key_uri(args->ca_key_uri, args->module, args->pin_source, &given, err);
+		if (rc != PE_OK)
+			return rc;
+	}
 	if (mkdir(cli->home, 0700) == 0) {
 		made = true;
 	} else if (errno == EEXIST && dir_empty(cli->home)) {
@@ -511,15 +610,21 @@ cmd_init(struct cli *cli, const struct args *args, struct pe_err *err)
 	} else {
 		return pe_err_set(err, PE_E_FAIL, "'%s': %s", cli->home, strerror(errno));
 	}
-	rc = pe_refca_issue_ca(&ca_key, &ca, &tls_key, &tls, err);
+	rc = pe_refca_issue_ca(given, &ca_key, &ca, &tls_key, &tls, err);
+	if (rc == PE_OK && given != NULL) {
+		/* the key stays on its token: only where to find it is written */
+		snprintf(uri_text, sizeof(uri_text), "%s\n%s\n", args->ca_key_uri,
+			 args->module ? args->module : "");
+		rc = file_write(cli->home, PE_REFCA_CA_KEY_URI, 0600, NULL, NULL, uri_text, err);
+	} else if (rc == PE_OK) {
+		rc = file_write(cli->home, PE_REFCA_CA_KEY, 0600, ca_key, NULL, NULL, err);
+	}
 	if (rc == PE_OK)
-		rc = file_write(cli->home, PE_REFCA_CA_KEY, 0600, ca_key, NULL, err);
+		rc = file_write(cli->home, PE_REFCA_CA_CERT, 0644, NULL, ca, NULL, err);
 	if (rc == PE_OK)
-		rc = file_write(cli->home, PE_REFCA_CA_CERT, 0644, NULL, ca, err);
+		rc = file_write(cli->home, PE_REFCA_TLS_KEY, 0600, tls_key, NULL, NULL, err);
 	if (rc == PE_OK)
-		rc = file_write(cli->home, PE_REFCA_TLS_KEY, 0600, tls_key, NULL, err);
-	if (rc == PE_OK)
-		rc = file_write(cli->home, PE_REFCA_TLS_CERT, 0644, NULL, tls, err);
+		rc = file_write(cli->home, PE_REFCA_TLS_CERT, 0644, NULL, tls, NULL, err);
 	if (rc == PE_OK)
 		rc = folder_new(folder, sizeof(folder), err);
 	if (rc != PE_OK)
@@ -575,6 +680,7 @@ out:
 	}
 	free(path);
 	free(fp);
+	EVP_PKEY_free(given);
 	EVP_PKEY_free(ca_key);
 	EVP_PKEY_free(tls_key);
 	X509_free(ca);
@@ -593,7 +699,7 @@ cmd_serve(struct cli *cli, const struct args *args, struct pe_err *err)
 
 	rc = home_need(cli, err);
 	if (rc == PE_OK)
-		rc = refca_open(cli->home, true, &ca, err);
+		rc = refca_open(cli->home, true, args->pin_source, &ca, err);
 	if (rc != PE_OK)
 		return rc;
 	ca->auto_approve = args->auto_approve;
@@ -706,7 +812,7 @@ cmd_list_registrations(struct cli *cli, const struct args *args, struct pe_err *
 
 	rc = home_need(cli, err);
 	if (rc == PE_OK)
-		rc = refca_open(cli->home, false, &ca, err);
+		rc = refca_open(cli->home, false, NULL, &ca, err);
 	if (rc == PE_OK)
 		rc = pe_refca_db_reg_list(ca->db, &regs, &n, err);
 	if (rc != PE_OK)
@@ -751,7 +857,7 @@ cmd_list_requests(struct cli *cli, const struct args *args, struct pe_err *err)
 
 	rc = home_need(cli, err);
 	if (rc == PE_OK)
-		rc = refca_open(cli->home, false, &ca, err);
+		rc = refca_open(cli->home, false, NULL, &ca, err);
 	if (rc == PE_OK)
 		rc = pe_refca_db_req_list(ca->db, &reqs, &n, err);
 	if (rc != PE_OK)
@@ -797,7 +903,7 @@ reg_decide(struct cli *cli, const struct args *args, char status, const char *fr
 
 	rc = home_need(cli, err);
 	if (rc == PE_OK)
-		rc = refca_open(cli->home, false, &ca, err);
+		rc = refca_open(cli->home, false, NULL, &ca, err);
 	if (rc == PE_OK)
 		rc = pe_refca_db_reg_set_status(ca->db, args->id, status, args->reason, from, err);
 	if (rc == PE_OK)
@@ -869,7 +975,7 @@ cmd_approve_request(struct cli *cli, const struct args *args, struct pe_err *err
 
 	rc = home_need(cli, err);
 	if (rc == PE_OK)
-		rc = refca_open(cli->home, true, &ca, err);
+		rc = refca_open(cli->home, true, args->pin_source, &ca, err);
 	if (rc == PE_OK)
 		rc = pe_refca_issue_request(ca, args->id, NULL, err);
 	if (rc == PE_OK)
@@ -886,7 +992,7 @@ cmd_reject_request(struct cli *cli, const struct args *args, struct pe_err *err)
 
 	rc = home_need(cli, err);
 	if (rc == PE_OK)
-		rc = refca_open(cli->home, false, &ca, err);
+		rc = refca_open(cli->home, false, NULL, &ca, err);
 	if (rc == PE_OK)
 		rc = pe_refca_db_req_set_status(ca->db, args->id, PE_REFCA_ST_REJECTED,
 						args->reason, "Q", err);

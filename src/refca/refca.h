@@ -20,12 +20,14 @@
 #define PE_REFCA_NAME "p11enroll-ca"
 
 /* the files of a home directory */
-#define PE_REFCA_CA_KEY	  "ca-key.pem"
-#define PE_REFCA_CA_CERT  "ca-cert.pem"
-#define PE_REFCA_TLS_KEY  "tls-key.pem"
-#define PE_REFCA_TLS_CERT "tls-cert.pem"
-#define PE_REFCA_CONFIG	  "config.json"
-#define PE_REFCA_DB	  "state.db"
+#define PE_REFCA_CA_KEY "ca-key.pem"
+/* with the CA key on a token: its URI and the module, a line each, instead of ca-key.pem */
+#define PE_REFCA_CA_KEY_URI "ca-key.uri"
+#define PE_REFCA_CA_CERT    "ca-cert.pem"
+#define PE_REFCA_TLS_KEY    "tls-key.pem"
+#define PE_REFCA_TLS_CERT   "tls-cert.pem"
+#define PE_REFCA_CONFIG	    "config.json"
+#define PE_REFCA_DB	    "state.db"
 
 #define PE_REFCA_CA_CN "p11enroll reference CA"
 
@@ -263,12 +265,14 @@ struct pe_refca {
 enum pe_code pe_refca_ossl_err(struct pe_err *err, enum pe_code code, const char *what);
 
 /*
- * Makes the CA: an EC P-256 key and a self-signed root certificate, then a TLS
- * server key and certificate (127.0.0.1, localhost) signed by it.
- * Returns: PE_OK and four newly allocated objects (EVP_PKEY_free(), X509_free()).
+ * Makes the CA: a self-signed root certificate for @given (a key on a token),
+ * or for a new EC P-256 key when @given is NULL; then a TLS server key and
+ * certificate (127.0.0.1, localhost) signed by it.
+ * Returns: PE_OK and four newly allocated objects (EVP_PKEY_free(), X509_free());
+ * *ca_key holds a reference of its own to @given.
  */
-enum pe_code pe_refca_issue_ca(EVP_PKEY **ca_key, X509 **ca_cert, EVP_PKEY **tls_key,
-			       X509 **tls_cert, struct pe_err *err);
+enum pe_code pe_refca_issue_ca(EVP_PKEY *given, EVP_PKEY **ca_key, X509 **ca_cert,
+			       EVP_PKEY **tls_key, X509 **tls_cert, struct pe_err *err);
 
 /*
  * Checks that @text (with @type "keyUsage" or "extendedKeyUsage") is what
@@ -342,5 +346,16 @@ struct pe_refca_serve_opts {
  */
 enum pe_code pe_refca_server_run(struct pe_refca *ca, const struct pe_refca_serve_opts *opts,
 				 struct pe_err *err);
+
+/* token-key.c */
+
+/*
+ * Loads the private key @uri (RFC 7512) from a token through the pkcs11
+ * engine, with @module (NULL: p11-kit's proxy) and the user @pin.
+ * Returns: PE_OK and a newly allocated *out (EVP_PKEY_free()); PE_E_USAGE.
+ */
+enum pe_code pe_refca_token_key_load(const char *uri, const char *module,
+				     const struct pe_secret *pin, EVP_PKEY **out,
+				     struct pe_err *err);
 
 #endif /* PE_REFCA_REFCA_H */
