@@ -52,6 +52,16 @@ static const struct pe_cli_opt options[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
+/* A missing subject attribute, asked on the terminal (where there is one). */
+static enum pe_code
+ask_field(const char *label, const char *oid, char **value, struct pe_err *err)
+{
+	char prompt[512];
+
+	snprintf(prompt, sizeof(prompt), "%s (%s): ", label, oid);
+	return pe_cli_ask(prompt, label, value, err);
+}
+
 static int
 exec(struct pe_cli *cli, int argc, char **argv)
 {
@@ -124,6 +134,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		return pe_cli_usage(cli, cmd, "unknown key type '%s'", key_type);
 
 	env.sign_tool = "p11enroll " PACKAGE_VERSION;
+	env.ask = ask_field;
 	rc = pe_cli_store(cli, &env.store, &err);
 	if (rc == PE_OK)
 		rc = pe_cli_p11(cli, &env.carrier.p11, &err);

@@ -49,7 +49,13 @@ struct pe_enroll_env {
 	struct pe_store *store;
 	struct pe_carrier_env carrier; /* how to reach the key's carrier */
 	const char *sign_tool;	       /* subjectSignTool, or NULL */
-	long timeout_ms;	       /* CA transfers; 0: the default */
+	/*
+	 * Asks someone for a subject attribute the owner type requires and nobody
+	 * gave (@label as the CA's form names it): a newly allocated *value, or a
+	 * failure when there is no one to ask. NULL: nobody is asked.
+	 */
+	enum pe_code (*ask)(const char *label, const char *oid, char **value, struct pe_err *err);
+	long timeout_ms; /* CA transfers; 0: the default */
 };
 
 struct pe_enroll_spec {

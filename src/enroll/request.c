@@ -119,21 +119,38 @@ subject_append(struct pe_buf *b, const struct field *f, struct pe_err *err)
 	return rc;
 }
 
+/* What to call @oid when asking for it: the CA's form's name for it, else its short name. */
+static const char *
+field_label(const struct pe_ca_form *form, const char *oid)
+{
+	size_t i;
+
+	for (i = 0; form != NULL && i < form->n; i++) {
+		if (strcmp(form->fields[i].oid, oid) == 0 && form->fields[i].localized_name != NULL)
+			return form->fields[i].localized_name;
+	}
+	return oid_name(oid);
+}
+
 /*
  * The subject: the user's attributes, then the registered profile's for
- * those not given; every one valid, every one the owner type requires there.
+ * those not given, then what the owner type still requires, asked for where
+ * someone can be asked (env->ask); every one valid.
  * Returns: newly allocated "/C=RU/CN=.../SNILS=..." text in *subject.
  */
 static enum pe_code
-subject_build(const struct pe_enroll_spec *spec, const struct pe_ca_value *profile,
-	      size_t n_profile, char **subject, struct pe_err *err)
+subject_build(const struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
+	      const struct pe_ca_value *profile, size_t n_profile, const struct pe_ca_form *form,
+	      char **subject, struct pe_err *err)
 {
 	const struct pe_owner_type *owner = pe_owner_type_find(spec->owner_type);
 	struct field fields[FIELDS_MAX];
 	const char *oids[FIELDS_MAX];
+	char *asked[FIELDS_MAX];
 	const char *missing;
 	struct pe_buf b;
-	size_t n = 0, i, j;
+	struct pe_err why;
+	size_t n = 0, n_asked = 0, i, j;
 	enum pe_code rc = PE_OK;
 
 	if (owner == NULL)
@@ -169,33 +186,47 @@ subject_build(const struct pe_enroll_spec *spec, const struct pe_ca_value *profi
 		strcpy(fields[n].oid, profile[i].oid);
 		fields[n++].value = profile[i].value;
 	}
+	/* what the owner type requires and nobody gave: asked for, or an error naming it */
+	for (;;) {
+		for (i = 0; i < n; i++)
+			oids[i] = fields[i].oid;
+		missing = pe_owner_type_missing(owner, oids, n);
+		if (missing == NULL)
+			break;
+		if (env->ask == NULL || n >= FIELDS_MAX ||
+		    env->ask(field_label(form, missing), missing, &asked[n_asked], &why) != PE_OK) {
+			rc = pe_err_set(err, PE_E_USAGE,
+					"%s (%s) is required for owner type %s: "
+					"give --field %s=VALUE",
+					oid_name(missing), missing, owner->name, oid_name(missing));
+			goto out;
+		}
+		snprintf(fields[n].oid, sizeof(fields[n].oid), "%s", missing);
+		fields[n++].value = asked[n_asked++];
+	}
 	for (i = 0; i < n; i++) {
-		oids[i] = fields[i].oid;
 		rc = pe_csr_attr_check(fields[i].oid, fields[i].value, err);
 		if (rc == PE_OK)
 			rc = pe_ru_field_check(fields[i].oid, oid_name(fields[i].oid),
 					       fields[i].value, err);
 		if (rc != PE_OK) {
 			pe_err_prefix(err, "%s", oid_name(fields[i].oid));
-			return rc;
+			goto out;
 		}
 	}
-	missing = pe_owner_type_missing(owner, oids, n);
-	if (missing != NULL)
-		return pe_err_set(err, PE_E_USAGE,
-				  "%s (%s) is required for owner type %s: "
-				  "give --field %s=VALUE",
-				  oid_name(missing), missing, owner->name, oid_name(missing));
 	qsort(fields, n, sizeof(fields[0]), field_cmp);
 	pe_buf_init(&b, 16384);
 	for (i = 0; rc == PE_OK && i < n; i++)
 		rc = subject_append(&b, &fields[i], err);
 	if (rc != PE_OK) {
 		pe_buf_cleanup(&b);
-		return rc;
+		goto out;
 	}
 	*subject = (char *)pe_buf_take(&b, NULL);
-	return PE_OK;
+out:
+	for (i = 0; i < n_asked; i++)
+		free(asked[i]);
+	return rc;
 }
 
 static void
@@ -708,8 +739,10 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		  struct pe_request **out, struct pe_err *err)
 {
 	struct pe_ca_value *profile = NULL;
+	struct pe_ca_form form = { NULL, 0 };
 	struct pe_request *req = NULL;
 	size_t n_profile = 0;
+	struct pe_err none;
 	struct run run;
 	char label[64];
 	enum pe_code rc;
@@ -731,8 +764,12 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	req = calloc(1, sizeof(*req));
 	if (rc == PE_OK && req == NULL)
 		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+	/* the CA's form names the fields to ask for; a protocol without one asks by OID */
+	if (rc == PE_OK && env->ask != NULL &&
+	    run.conn.ops->form(&run.conn.conn, &form, &none) != PE_OK)
+		pe_ca_form_free(&form);
 	if (rc == PE_OK)
-		rc = subject_build(spec, profile, n_profile, &req->subject, err);
+		rc = subject_build(env, spec, profile, n_profile, &form, &req->subject, err);
 	/* the carrier is opened (and a new token set up) before anything is recorded */
 	if (rc == PE_OK) {
 		run.carrier = pe_container_find(spec->carrier);
@@ -779,6 +816,7 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	*out = req;
 	req = NULL;
 out:
+	pe_ca_form_free(&form);
 	pe_ca_values_free(profile, n_profile);
 	pe_request_free(req);
 	run_cleanup(&run);

@@ -79,12 +79,23 @@ expect_err "OGRNIP"
 expect_json 0 list-requests
 [ "$(json '.requests | length')" -eq 0 ] || fail "a refused request was recorded"
 
+# on a terminal, what the owner type still requires is asked for by the CA's name for it
+need script
+printf '304500116000157\n' | script -qec "\"$P11ENROLL\" --module \"$SOFTHSM_MODULE\" --json \
+	request --service main --owner-type sole-proprietor --token pkcs11:token=alpha \
+	--pin-source env:USER_PIN --label asked" /dev/null >"$work/script.out" 2>&1 ||
+	{ cat "$work/script.out" >&2; fail "the request on a terminal failed"; }
+grep -q "(1.2.643.100.5): " "$work/script.out" || fail "OGRNIP was not asked for"
+expect_json 0 list-requests
+json '.requests[] | select(.key_label == "asked") | .subject' | grep -q "OGRNIP=304500116000157" ||
+	fail "the answer is not in the subject"
+
 # 3. a request: the key on the token, pending, then issued and installed
 expect_json 0 request --service main --owner-type individual --token pkcs11:token=alpha \
 	--pin-source env:USER_PIN --label first
 [ "$(json .request.status)" = processing ] || fail "a new request is $(json .request.status)"
 first=$(json .request.id)
-[ "$(privkeys)" -eq 1 ] || fail "the request did not make one key"
+[ "$(privkeys)" -eq 2 ] || fail "the request did not make one key (beside the asked one)"
 expect_rc 5 show-request "$first"
 expect_json 0 refresh "$first" --pin-source env:USER_PIN
 [ "$(json '.requests[0].status')" = processing ] || fail "refresh before approval: not processing"
