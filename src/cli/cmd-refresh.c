@@ -28,7 +28,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	const struct pe_command *cmd = &pe_cmd_refresh_entry;
 	struct pe_request **list = NULL, *one = NULL;
 	struct pe_enroll_env env;
-	struct pe_err err, first;
+	struct pe_err err;
 	size_t n = 0, i;
 	char title[512];
 	bool all = false;
@@ -38,7 +38,6 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	char *end;
 
 	memset(&env, 0, sizeof(env));
-	pe_err_clear(&first);
 	while ((c = pe_cli_getopt(cmd, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_ALL:
@@ -83,18 +82,17 @@ exec(struct pe_cli *cli, int argc, char **argv)
 			continue;
 		rc = pe_enroll_refresh(&env, list[i], &err);
 		if (rc != PE_OK) {
-			/* one request's trouble does not stop the others */
-			pe_msg_error(&err);
-			if (status == 0) {
-				first = err;
+			/* one request's trouble does not stop the others; the first is the status */
+			pe_cli_fail(cli, &err);
+			if (status == 0)
 				status = rc;
-			}
-		} else if (status == 0 && pe_cli_request_status(list[i]) != 0 && !all) {
+		} else if (!all && pe_cli_request_status(list[i]) != 0) {
 			status = pe_cli_request_status(list[i]);
-			pe_err_set(&first, (enum pe_code)status, "request %lld: %s%s%s",
+			pe_err_set(&err, (enum pe_code)status, "request %lld: %s%s%s",
 				   (long long)list[i]->id, pe_request_user_state(list[i]->state),
 				   list[i]->reason ? ": " : "",
 				   list[i]->reason ? list[i]->reason : "");
+			pe_cli_fail(cli, &err);
 		}
 		snprintf(title, sizeof(title), "request %lld: %s", (long long)list[i]->id,
 			 pe_request_user_state(list[i]->state));
@@ -107,14 +105,6 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		pe_request_list_free(list, n);
 	else
 		pe_request_free(one);
-	if (status != 0) {
-		if (!cli->failed) {
-			cli->err = first;
-			cli->failed = true;
-		}
-		if (first.code != (enum pe_code)status || rc == PE_OK)
-			pe_msg_error(&first);
-	}
 	return status;
 }
 
