@@ -734,6 +734,40 @@ template_offered(struct run *run, const char *oid, struct pe_err *err)
 	return rc;
 }
 
+/* Returns: true when the carrier already holds a key labelled @label. */
+static bool
+label_taken(struct run *run, const char *label)
+{
+	struct pe_key_ref ref;
+	struct pe_err none;
+	bool taken;
+
+	memset(&ref, 0, sizeof(ref));
+	taken = run->carrier->find(run->container, label, &ref, &none) != PE_E_NOTFOUND;
+	pe_key_ref_cleanup(&ref);
+	return taken;
+}
+
+/*
+ * A label for request @id's key that the carrier does not hold yet:
+ * "p11enroll-ID", or "p11enroll-ID-N" where another store's request took it.
+ * The label is how a resumed request finds its key, so it must be its own.
+ */
+static enum pe_code
+label_free(struct run *run, int64_t id, char *label, size_t size, struct pe_err *err)
+{
+	int n;
+
+	snprintf(label, size, "p11enroll-%lld", (long long)id);
+	for (n = 2; label_taken(run, label); n++) {
+		if (n > 100)
+			return pe_err_set(err, PE_E_USAGE, "no free key label for request %lld",
+					  (long long)id);
+		snprintf(label, size, "p11enroll-%lld-%d", (long long)id, n);
+	}
+	return PE_OK;
+}
+
 enum pe_code
 pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		  struct pe_request **out, struct pe_err *err)
@@ -782,6 +816,9 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	if (rc == PE_OK && !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s cannot make %s keys", spec->carrier,
 				pe_key_type_name(spec->key_type));
+	if (rc == PE_OK && spec->key_label != NULL && label_taken(&run, spec->key_label))
+		rc = pe_err_set(err, PE_E_USAGE, "the %s already has a key labelled '%s'",
+				spec->carrier, spec->key_label);
 	if (rc != PE_OK)
 		goto out;
 
@@ -802,8 +839,9 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	if (rc != PE_OK)
 		goto out;
 	if (req->key_label == NULL) {
-		snprintf(label, sizeof(label), "p11enroll-%lld", (long long)req->id);
-		rc = replace(&req->key_label, label, err);
+		rc = label_free(&run, req->id, label, sizeof(label), err);
+		if (rc == PE_OK)
+			rc = replace(&req->key_label, label, err);
 		if (rc == PE_OK)
 			rc = pe_store_request_update(env->store, req, err);
 		if (rc != PE_OK)

@@ -219,6 +219,23 @@ expect_json 0 list-services
 [ "$(json '.services[] | select(.name == "fourth") | .status')" = rejected ] ||
 	fail "a rejected registration is not shown as rejected"
 
+# a key label is the request's own: one in use is refused, and a default one
+# that another store's request took on this token is not reused
+keys_before=$(privkeys)
+expect_json 2 request --service main --owner-type individual --token pkcs11:token=alpha \
+	--pin-source env:USER_PIN --label first
+expect_err "already has a key labelled 'first'"
+[ "$(privkeys)" -eq "$keys_before" ] || fail "a refused label made a key"
+expect_json 0 list-requests
+next=$(($(json '[.requests[].id | tonumber] | max') + 1))
+expect_json 0 generate-key --token pkcs11:token=alpha --label "p11enroll-$next" \
+	--pin-source env:USER_PIN
+expect_json 0 request --service main --owner-type individual --token pkcs11:token=alpha \
+	--pin-source env:USER_PIN
+[ "$(json .request.key_label)" = "p11enroll-$next-2" ] ||
+	fail "the default label is $(json .request.key_label), not p11enroll-$next-2"
+[ "$(object_count_label "p11enroll-$next")" -eq 1 ] || fail "the taken label got a second key"
+
 # the password never reaches output
 password=$(cat "$P11ENROLL_HOME/secrets/main")
 grep -rqF "$password" "$work/out" "$work/err" && fail "a password was printed"
