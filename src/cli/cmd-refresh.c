@@ -28,6 +28,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	const struct pe_command *cmd = &pe_cmd_refresh_entry;
 	struct pe_request **list = NULL, *one = NULL;
 	struct pe_enroll_env env;
+	struct pe_secret *pin = NULL;
 	struct pe_err err;
 	size_t n = 0, i;
 	char title[512];
@@ -64,6 +65,13 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	}
 	env.sign_tool = "p11enroll " PACKAGE_VERSION;
 	rc = pe_cli_store(cli, &env.store, &err);
+	/* a descriptor gives its PIN once: read it now for every request that logs in */
+	if (rc == PE_OK && env.carrier.pin_source != NULL &&
+	    strncmp(env.carrier.pin_source, "fd:", 3) == 0) {
+		rc = pe_secret_read(env.carrier.pin_source, "--pin-source", "PIN", false, &pin,
+				    &err);
+		env.carrier.pin = pin;
+	}
 	if (rc == PE_OK)
 		rc = pe_cli_p11(cli, &env.carrier.p11, &err);
 	if (rc == PE_OK && all)
@@ -73,8 +81,10 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		list = &one;
 		n = rc == PE_OK ? 1 : 0;
 	}
-	if (rc != PE_OK)
+	if (rc != PE_OK) {
+		pe_secret_free(pin);
 		return pe_cli_fail(cli, &err);
+	}
 
 	pe_out_list(cli->out, "requests");
 	for (i = 0; i < n; i++) {
@@ -105,6 +115,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		pe_request_list_free(list, n);
 	else
 		pe_request_free(one);
+	pe_secret_free(pin);
 	return status;
 }
 

@@ -16,12 +16,13 @@
 
 /* What a carrier needs to open: given by the caller, borrowed. */
 struct pe_carrier_env {
-	struct pe_p11_ctx *p11;	   /* the loaded modules (token carrier) */
-	const char *token_uri;	   /* the token to use, or NULL: by serial, else the only one */
-	const char *token_serial;  /* a request's token, found again by its serial */
-	const char *pin_source;	   /* the user PIN: file:, env:, fd:, or NULL for a prompt */
-	const char *so_pin_source; /* for a token that must be initialised first */
-	const char *init_label;	   /* the label for a token initialised here */
+	struct pe_p11_ctx *p11;	     /* the loaded modules (token carrier) */
+	const char *token_uri;	     /* the token to use, or NULL: by serial, else the only one */
+	const char *token_serial;    /* a request's token, found again by its serial */
+	const char *pin_source;	     /* the user PIN: file:, env:, fd:, or NULL for a prompt */
+	const struct pe_secret *pin; /* the user PIN already read: used before pin_source */
+	const char *so_pin_source;   /* for a token that must be initialised first */
+	const char *init_label;	     /* the label for a token initialised here */
 };
 
 struct pe_container; /* an opened carrier, logged in, ready for one key */

@@ -66,6 +66,17 @@ token_setup(struct pe_container *c, const struct pe_carrier_env *env, struct pe_
 	return rc;
 }
 
+/* The login rules with a PIN read before (one PIN for many requests). */
+static enum pe_code
+token_login_pin(struct pe_p11_token *tok, const struct pe_secret *pin, struct pe_err *err)
+{
+	enum pe_code rc = pe_p11_token_login_check(tok, PE_P11_USER, err);
+
+	if (rc == PE_OK)
+		rc = pe_p11_token_login(tok, PE_P11_USER, pin, err);
+	return rc;
+}
+
 static enum pe_code
 token_open(const struct pe_carrier_env *env, struct pe_container **out, struct pe_err *err)
 {
@@ -102,8 +113,10 @@ token_open(const struct pe_carrier_env *env, struct pe_container **out, struct p
 	c->tok = NULL;
 	rc = pe_p11_token_open(env->p11, want, PE_P11_OPEN_RW, &c->tok, err);
 	if (rc == PE_OK)
-		rc = pe_p11_token_login_source(c->tok, PE_P11_USER, env->pin_source, "--pin-source",
-					       err);
+		rc = env->pin != NULL
+			     ? token_login_pin(c->tok, env->pin, err)
+			     : pe_p11_token_login_source(c->tok, PE_P11_USER, env->pin_source,
+							 "--pin-source", err);
 out:
 	if (rc != PE_OK) {
 		token_close(c);

@@ -236,6 +236,17 @@ expect_json 0 request --service main --owner-type individual --token pkcs11:toke
 	fail "the default label is $(json .request.key_label), not p11enroll-$next-2"
 [ "$(object_count_label "p11enroll-$next")" -eq 1 ] || fail "the taken label got a second key"
 
+# refresh --all installs every approved request with one PIN, even from a descriptor
+for q in $(ca --json list-requests | jq -r '.requests[] | select(.status == "Q") | .id'); do
+	ca approve-request "$q" >/dev/null
+done
+printf '%s\n' "$USER_PIN" >"$work/pin"
+expect_json 0 refresh --all --pin-source fd:3 3<"$work/pin"
+[ "$(json '[.requests[] | select(.status == "installed")] | length')" -ge 2 ] ||
+	fail "refresh --all did not install the approved requests"
+[ "$(json '[.requests[] | select(.status == "processing")] | length')" -eq 0 ] ||
+	fail "refresh --all left approved requests processing"
+
 # the password never reaches output
 password=$(cat "$P11ENROLL_HOME/secrets/main")
 grep -rqF "$password" "$work/out" "$work/err" && fail "a password was printed"
