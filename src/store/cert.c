@@ -174,57 +174,39 @@ cert_row(sqlite3_stmt *st, struct pe_cert_entry **out, struct pe_err *err)
 	return PE_OK;
 }
 
+static enum pe_code
+cert_item(struct pe_store *store, sqlite3_stmt *st, void **item, struct pe_err *err)
+{
+	struct pe_cert_entry *entry = NULL;
+	enum pe_code rc = cert_row(st, &entry, err);
+
+	if (rc == PE_OK)
+		*item = entry;
+	return rc;
+}
+
+static void
+cert_item_free(void *item)
+{
+	pe_cert_entry_free(item);
+}
+
 enum pe_code
 pe_store_cert_list(struct pe_store *store, struct pe_cert_entry ***out, size_t *n,
 		   struct pe_err *err)
 {
-	struct pe_cert_entry **list = NULL, **grown;
-	size_t count = 0, cap = 8;
-	sqlite3_stmt *st = NULL;
+	void **items = NULL;
 	enum pe_code rc;
-	int src;
 
 	pe_return_val_if_fail(store != NULL && out != NULL && n != NULL, PE_E_FAIL);
-	/* one slot more than the entries: the array is also NULL-terminated */
-	list = calloc(cap, sizeof(*list));
-	if (list == NULL) {
-		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
-		goto out;
-	}
-	rc = pe_store_prepare(store, "SELECT " CERT_COLUMNS " FROM certs ORDER BY id", &st, err);
-	if (rc != PE_OK)
-		goto out;
-	for (;;) {
-		src = sqlite3_step(st);
-		if (src == SQLITE_DONE)
-			break;
-		if (src != SQLITE_ROW) {
-			rc = pe_store_sql_err(store, err);
-			goto out;
-		}
-		if (count + 1 == cap) {
-			grown = realloc(list, cap * 2 * sizeof(*list));
-			if (grown == NULL) {
-				rc = pe_err_set(err, PE_E_FAIL, "out of memory");
-				goto out;
-			}
-			list = grown;
-			cap *= 2;
-		}
-		rc = cert_row(st, &list[count], err);
-		if (rc != PE_OK)
-			goto out;
-		list[++count] = NULL;
-	}
-	*out = list;
-	*n = count;
-	list = NULL;
-out:
-	sqlite3_finalize(st);
-	pe_cert_entry_list_free(list, count);
-	if (rc != PE_OK)
+	rc = pe_store_rows(store, "SELECT " CERT_COLUMNS " FROM certs ORDER BY id", cert_item,
+			   cert_item_free, &items, n, err);
+	if (rc != PE_OK) {
 		pe_err_prefix(err, "store: listing certificates");
-	return rc;
+		return rc;
+	}
+	*out = (struct pe_cert_entry **)items;
+	return PE_OK;
 }
 
 /* Trusted roots */

@@ -147,6 +147,54 @@ pe_store_prepare(struct pe_store *store, const char *sql, sqlite3_stmt **st, str
 }
 
 enum pe_code
+pe_store_rows(struct pe_store *store, const char *sql, pe_store_row_fn row,
+	      void (*free_item)(void *item), void ***out, size_t *n, struct pe_err *err)
+{
+	void **list = NULL, **grown;
+	size_t count = 0, cap = 8, i;
+	sqlite3_stmt *st = NULL;
+	enum pe_code rc;
+	int src;
+
+	/* one slot more than the rows: the array is also NULL-terminated */
+	list = calloc(cap, sizeof(*list));
+	if (list == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	rc = pe_store_prepare(store, sql, &st, err);
+	while (rc == PE_OK) {
+		src = sqlite3_step(st);
+		if (src == SQLITE_DONE)
+			break;
+		if (src != SQLITE_ROW) {
+			rc = pe_store_sql_err(store, err);
+			break;
+		}
+		if (count + 1 == cap) {
+			grown = realloc(list, cap * 2 * sizeof(*list));
+			if (grown == NULL) {
+				rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+				break;
+			}
+			list = grown;
+			cap *= 2;
+		}
+		rc = row(store, st, &list[count], err);
+		if (rc == PE_OK)
+			list[++count] = NULL;
+	}
+	sqlite3_finalize(st);
+	if (rc != PE_OK) {
+		for (i = 0; i < count; i++)
+			free_item(list[i]);
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = count;
+	return PE_OK;
+}
+
+enum pe_code
 pe_store_step_done(struct pe_store *store, sqlite3_stmt *st, struct pe_err *err)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)

@@ -312,59 +312,40 @@ out:
 	return rc;
 }
 
+static enum pe_code
+request_item(struct pe_store *store, sqlite3_stmt *st, void **item, struct pe_err *err)
+{
+	struct pe_request *req = NULL;
+	enum pe_code rc = request_row(st, &req, err);
+
+	if (rc == PE_OK)
+		*item = req;
+	return rc;
+}
+
+static void
+request_item_free(void *item)
+{
+	pe_request_free(item);
+}
+
 enum pe_code
 pe_store_request_list(struct pe_store *store, struct pe_request ***out, size_t *n,
 		      struct pe_err *err)
 {
-	struct pe_request **list = NULL, **grown;
-	size_t count = 0, cap = 8;
-	sqlite3_stmt *st = NULL;
+	void **items = NULL;
 	enum pe_code rc;
-	int src;
 
 	pe_return_val_if_fail(store != NULL && out != NULL && n != NULL, PE_E_FAIL);
-	/* one slot more than the requests: the array is also NULL-terminated */
-	list = calloc(cap, sizeof(*list));
-	if (list == NULL) {
-		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
-		goto out;
-	}
 	/* ids only grow (AUTOINCREMENT), so they order by creation finer than created_at */
-	rc = pe_store_prepare(store, "SELECT " REQUEST_COLUMNS " FROM requests ORDER BY id", &st,
-			      err);
-	if (rc != PE_OK)
-		goto out;
-	for (;;) {
-		src = sqlite3_step(st);
-		if (src == SQLITE_DONE)
-			break;
-		if (src != SQLITE_ROW) {
-			rc = pe_store_sql_err(store, err);
-			goto out;
-		}
-		if (count + 1 == cap) {
-			grown = realloc(list, cap * 2 * sizeof(*list));
-			if (grown == NULL) {
-				rc = pe_err_set(err, PE_E_FAIL, "out of memory");
-				goto out;
-			}
-			list = grown;
-			cap *= 2;
-		}
-		rc = request_row(st, &list[count], err);
-		if (rc != PE_OK)
-			goto out;
-		list[++count] = NULL;
-	}
-	*out = list;
-	*n = count;
-	list = NULL;
-out:
-	sqlite3_finalize(st);
-	pe_request_list_free(list, count);
-	if (rc != PE_OK)
+	rc = pe_store_rows(store, "SELECT " REQUEST_COLUMNS " FROM requests ORDER BY id",
+			   request_item, request_item_free, &items, n, err);
+	if (rc != PE_OK) {
 		pe_err_prefix(err, "store: listing requests");
-	return rc;
+		return rc;
+	}
+	*out = (struct pe_request **)items;
+	return PE_OK;
 }
 
 enum pe_code

@@ -216,58 +216,39 @@ out:
 	return rc;
 }
 
+static enum pe_code
+service_item(struct pe_store *store, sqlite3_stmt *st, void **item, struct pe_err *err)
+{
+	struct pe_service *svc = NULL;
+	enum pe_code rc = service_row(store, st, &svc, err);
+
+	if (rc == PE_OK)
+		*item = svc;
+	return rc;
+}
+
+static void
+service_item_free(void *item)
+{
+	pe_service_free(item);
+}
+
 enum pe_code
 pe_store_service_list(struct pe_store *store, struct pe_service ***out, size_t *n,
 		      struct pe_err *err)
 {
-	struct pe_service **list = NULL, **grown;
-	size_t count = 0, cap = 4;
-	sqlite3_stmt *st = NULL;
+	void **items = NULL;
 	enum pe_code rc;
-	int src;
 
 	pe_return_val_if_fail(store != NULL && out != NULL && n != NULL, PE_E_FAIL);
-	/* one slot more than the services: the array is also NULL-terminated */
-	list = calloc(cap, sizeof(*list));
-	if (list == NULL) {
-		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
-		goto out;
-	}
-	rc = pe_store_prepare(store, "SELECT " SERVICE_COLUMNS " FROM services ORDER BY name", &st,
-			      err);
-	if (rc != PE_OK)
-		goto out;
-	for (;;) {
-		src = sqlite3_step(st);
-		if (src == SQLITE_DONE)
-			break;
-		if (src != SQLITE_ROW) {
-			rc = pe_store_sql_err(store, err);
-			goto out;
-		}
-		if (count + 1 == cap) {
-			grown = realloc(list, cap * 2 * sizeof(*list));
-			if (grown == NULL) {
-				rc = pe_err_set(err, PE_E_FAIL, "out of memory");
-				goto out;
-			}
-			list = grown;
-			cap *= 2;
-		}
-		rc = service_row(store, st, &list[count], err);
-		if (rc != PE_OK)
-			goto out;
-		list[++count] = NULL;
-	}
-	*out = list;
-	*n = count;
-	list = NULL;
-out:
-	sqlite3_finalize(st);
-	pe_service_list_free(list, count);
-	if (rc != PE_OK)
+	rc = pe_store_rows(store, "SELECT " SERVICE_COLUMNS " FROM services ORDER BY name",
+			   service_item, service_item_free, &items, n, err);
+	if (rc != PE_OK) {
 		pe_err_prefix(err, "store: listing services");
-	return rc;
+		return rc;
+	}
+	*out = (struct pe_service **)items;
+	return PE_OK;
 }
 
 enum pe_code

@@ -44,6 +44,19 @@ void pe_store_rollback(struct pe_store *store);
 
 enum pe_code pe_store_prepare(struct pe_store *store, const char *sql, sqlite3_stmt **st,
 			      struct pe_err *err);
+/* Reads the row @st stands on into a newly allocated *item. */
+typedef enum pe_code (*pe_store_row_fn)(struct pe_store *store, sqlite3_stmt *st, void **item,
+					struct pe_err *err);
+
+/*
+ * Runs @sql and reads every row with @row into a newly allocated array of
+ * *n items, NULL-terminated. On failure the items read are freed with
+ * @free_item and nothing is returned. Returns: PE_OK; PE_E_STORE; PE_E_FAIL.
+ */
+enum pe_code pe_store_rows(struct pe_store *store, const char *sql, pe_store_row_fn row,
+			   void (*free_item)(void *item), void ***out, size_t *n,
+			   struct pe_err *err);
+
 /* Steps @st once and expects SQLITE_DONE. */
 enum pe_code pe_store_step_done(struct pe_store *store, sqlite3_stmt *st, struct pe_err *err);
 
