@@ -49,22 +49,13 @@ static enum pe_code
 roots_from_file(struct pe_store *store, const char *name, const char *path, struct pe_err *err)
 {
 	struct pe_cert **certs = NULL;
-	struct pe_cert *one = NULL;
-	struct pe_buf buf;
-	unsigned char chunk[4096];
-	size_t n = 0, i, got;
-	enum pe_code rc = PE_OK;
-	FILE *f;
+	char *pem = NULL;
+	size_t n = 0, i, len = 0;
+	enum pe_code rc;
 
-	f = fopen(path, "r");
-	if (f == NULL)
-		return pe_err_set(err, PE_E_NOTFOUND, "cannot open '%s'", path);
-	pe_buf_init(&buf, 1024 * 1024);
-	while (rc == PE_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = pe_buf_add(&buf, chunk, got, err);
-	fclose(f);
+	rc = pe_file_read(path, 1024 * 1024, &pem, &len, err);
 	if (rc == PE_OK)
-		rc = pe_cert_list_from_pem((const char *)buf.data, buf.len, &certs, &n, err);
+		rc = pe_cert_list_from_pem(pem, len, &certs, &n, err);
 	for (i = 0; rc == PE_OK && i < n; i++) {
 		const struct pe_p11_cert *der = pe_cert_p11(certs[i]);
 
@@ -73,8 +64,7 @@ roots_from_file(struct pe_store *store, const char *name, const char *path, stru
 				       err);
 	}
 	pe_cert_list_free(certs, n);
-	pe_cert_free(one);
-	pe_buf_cleanup(&buf);
+	free(pem);
 	if (rc != PE_OK)
 		pe_err_prefix(err, "--ca-file '%s'", path);
 	return rc;

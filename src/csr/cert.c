@@ -163,39 +163,27 @@ pe_cert_from_der(const unsigned char *der, size_t len, struct pe_cert **out, str
 enum pe_code
 pe_cert_load(const char *path, struct pe_cert **out, struct pe_err *err)
 {
-	struct pe_buf buf;
-	unsigned char chunk[4096];
 	X509 *x509 = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	enum pe_code rc;
 	BIO *bio;
-	size_t got;
-	enum pe_code rc = PE_OK;
-	FILE *f;
 
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return pe_err_set(err, errno == ENOENT ? PE_E_NOTFOUND : PE_E_USAGE,
-				  "cannot open '%s': %s", path, strerror(errno));
-	pe_buf_init(&buf, CERT_FILE_MAX);
-	while (rc == PE_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = pe_buf_add(&buf, chunk, got, err);
-	fclose(f);
-	if (rc != PE_OK) {
-		pe_buf_cleanup(&buf);
-		pe_err_prefix(err, "'%s'", path);
-		return PE_E_USAGE;
-	}
-	if (buf.len > 0 && memmem(buf.data, buf.len, "-----BEGIN", 10) != NULL) {
-		bio = BIO_new_mem_buf(buf.data, (int)buf.len);
+	rc = pe_file_read(path, CERT_FILE_MAX, &data, &len, err);
+	if (rc != PE_OK)
+		return rc;
+	if (len > 0 && memmem(data, len, "-----BEGIN", 10) != NULL) {
+		bio = BIO_new_mem_buf(data, (int)len);
 		x509 = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 		BIO_free(bio);
-		pe_buf_cleanup(&buf);
+		free(data);
 		ERR_clear_error();
 		if (x509 == NULL)
 			return pe_err_set(err, PE_E_USAGE, "'%s' holds no PEM certificate", path);
 		return cert_take(x509, out, err);
 	}
-	rc = pe_cert_from_der(buf.data, buf.len, out, err);
-	pe_buf_cleanup(&buf);
+	rc = pe_cert_from_der((const unsigned char *)data, len, out, err);
+	free(data);
 	if (rc != PE_OK)
 		pe_err_prefix(err, "'%s'", path);
 	return rc;

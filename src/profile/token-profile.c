@@ -55,34 +55,6 @@ profile_default(void)
 	return p;
 }
 
-static char *
-file_read(const char *path, struct pe_err *err)
-{
-	struct pe_buf buf;
-	char chunk[4096];
-	size_t got;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (f == NULL) {
-		pe_err_set(err, PE_E_USAGE, "cannot open '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	pe_buf_init(&buf, PROFILE_FILE_MAX);
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (pe_buf_add(&buf, chunk, got, err) != PE_OK) {
-			fclose(f);
-			pe_buf_cleanup(&buf);
-			pe_err_prefix(err, "'%s'", path);
-			return NULL;
-		}
-	}
-	fclose(f);
-	if (buf.data == NULL && pe_buf_add(&buf, "", 0, err) != PE_OK)
-		return NULL;
-	return (char *)pe_buf_take(&buf, NULL);
-}
-
 static const char *
 str_member(const cJSON *obj, const char *name)
 {
@@ -133,8 +105,7 @@ profile_parse(const char *path, const char *manufacturer, const char *model,
 	enum pe_code rc = PE_OK;
 
 	*out = NULL;
-	text = file_read(path, err);
-	if (text == NULL)
+	if (pe_file_read(path, PROFILE_FILE_MAX, &text, NULL, err) != PE_OK)
 		return PE_E_USAGE;
 	root = cJSON_ParseWithLength(text, strlen(text));
 	free(text);

@@ -504,42 +504,21 @@ folder_valid(const char *s)
 enum pe_code
 pe_refca_file_read(const char *path, size_t max, char **out, size_t *len, struct pe_err *err)
 {
-	struct pe_buf buf;
-	char chunk[4096];
-	enum pe_code rc = PE_OK;
-	size_t got;
-	FILE *f;
+	size_t n = 0;
+	enum pe_code rc;
 
-	f = fopen(path, "re");
-	if (f == NULL)
-		return pe_err_set(err, PE_E_USAGE, "'%s': %s", path, strerror(errno));
-	pe_buf_init(&buf, max);
-	for (;;) {
-		got = fread(chunk, 1, sizeof(chunk), f);
-		if (got == 0)
-			break;
-		rc = pe_buf_add(&buf, chunk, got, err);
-		if (rc != PE_OK) {
-			rc = pe_err_set(err, PE_E_USAGE, "'%s' is larger than %zu bytes", path,
-					max);
-			break;
-		}
-	}
-	if (rc == PE_OK && ferror(f))
-		rc = pe_err_set(err, PE_E_USAGE, "'%s': read error", path);
-	else if (rc == PE_OK && buf.len == 0)
-		rc = pe_err_set(err, PE_E_USAGE, "'%s' is empty", path);
-	fclose(f);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	if (rc != PE_OK) {
-		if (buf.data != NULL)
-			OPENSSL_cleanse(buf.data, buf.len);
-		pe_buf_cleanup(&buf);
+	rc = pe_file_read(path, max, out, &n, err);
+	if (rc == PE_E_NOTFOUND)
+		return pe_err_set(err, PE_E_USAGE, "'%s': %s", path, strerror(ENOENT));
+	if (rc != PE_OK)
 		return rc;
+	if (n == 0) {
+		free(*out);
+		*out = NULL;
+		return pe_err_set(err, PE_E_USAGE, "'%s' is empty", path);
 	}
 	if (len != NULL)
-		*len = buf.len;
-	*out = (char *)pe_buf_take(&buf, NULL);
+		*len = n;
 	return PE_OK;
 }
 

@@ -150,6 +150,17 @@ char *pe_base64_encode(const unsigned char *data, size_t len, size_t wrap);
 enum pe_code pe_base64_decode(const char *text, size_t len, unsigned char **out, size_t *out_len,
 			      struct pe_err *err);
 
+/* file.c */
+
+/*
+ * Reads the whole file @path, at most @max bytes, NUL-terminated (an empty
+ * file gives ""). Returns: PE_OK, a newly allocated *out (free()) and *len
+ * when @len is not NULL; PE_E_NOTFOUND when the file does not exist;
+ * PE_E_USAGE when it cannot be read or is larger than @max.
+ */
+enum pe_code pe_file_read(const char *path, size_t max, char **out, size_t *len,
+			  struct pe_err *err);
+
 /* keytype.c: the key types p11enroll can make, by their command-line names */
 enum pe_key_type {
 	PE_KEY_NONE = 0,
