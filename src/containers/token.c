@@ -178,21 +178,11 @@ token_generate(struct pe_container *c, enum pe_key_type type, const char *label,
 static enum pe_code
 token_find(struct pe_container *c, const char *label, struct pe_key_ref *ref, struct pe_err *err)
 {
-	char *uri = NULL;
 	enum pe_code rc;
-	size_t len = strlen(label) * 3 + 32, i, o = 0;
 
-	/* a URI naming the label, percent-encoded */
-	uri = malloc(len);
-	if (uri == NULL)
-		return pe_err_set(err, PE_E_FAIL, "out of memory");
-	o = (size_t)snprintf(uri, len, "pkcs11:object=");
-	for (i = 0; label[i] != '\0'; i++)
-		o += (size_t)snprintf(uri + o, len - o, "%%%02X", (unsigned char)label[i]);
 	pe_p11_key_free(c->key);
 	c->key = NULL;
-	rc = pe_p11_key_open(c->tok, uri, &c->key, err);
-	free(uri);
+	rc = pe_p11_key_open_label(c->tok, label, &c->key, err);
 	if (rc != PE_OK)
 		return rc;
 	return key_ref_fill(c, ref, err);

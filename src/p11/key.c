@@ -245,41 +245,65 @@ pe_p11_key_from_handle(struct pe_p11_token *tok, CK_OBJECT_HANDLE priv, CK_OBJEC
 	return PE_OK;
 }
 
+/* The one private key matching @tmpl (CKA_CLASS first, filled in here); @what names it. */
+static enum pe_code
+key_find(struct pe_p11_token *tok, CK_ATTRIBUTE *tmpl, CK_ULONG n, const char *what,
+	 struct pe_p11_key **out, struct pe_err *err)
+{
+	CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
+	CK_OBJECT_HANDLE found[2];
+	CK_ULONG count = 0;
+	enum pe_code rc;
+
+	tmpl[0].type = CKA_CLASS;
+	tmpl[0].pValue = &klass;
+	tmpl[0].ulValueLen = sizeof(klass);
+	rc = pe_p11_objects_find(tok, tmpl, n, found, 2, &count, err);
+	if (rc != PE_OK)
+		return rc;
+	if (count == 0)
+		return pe_err_set(err, PE_E_NOTFOUND, "token %s has no private key matching '%s'",
+				  tok->name, what);
+	if (count > 1)
+		return pe_err_set(err, PE_E_USAGE,
+				  "'%s' matches %lu private keys on token %s: add object= or id=",
+				  what, (unsigned long)count, tok->name);
+	return pe_p11_key_from_handle(tok, found[0], CK_INVALID_HANDLE, out, err);
+}
+
 enum pe_code
 pe_p11_key_open(struct pe_p11_token *tok, const char *uri_string, struct pe_p11_key **out,
 		struct pe_err *err)
 {
-	CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE tmpl[8];
 	CK_ATTRIBUTE *attrs;
-	CK_OBJECT_HANDLE found[2];
-	CK_ULONG n_attrs = 0, n = 0, i, count = 0;
+	CK_ULONG n_attrs = 0, n = 1, i;
 	P11KitUri *uri = NULL;
 	enum pe_code rc;
 
 	rc = pe_p11_uri_parse(uri_string, &uri, err);
 	if (rc != PE_OK)
 		return rc;
-	tmpl[n].type = CKA_CLASS;
-	tmpl[n].pValue = &klass;
-	tmpl[n++].ulValueLen = sizeof(klass);
 	attrs = p11_kit_uri_get_attributes(uri, &n_attrs);
 	for (i = 0; i < n_attrs && n < 8; i++) {
 		if (attrs[i].type == CKA_LABEL || attrs[i].type == CKA_ID)
 			tmpl[n++] = attrs[i];
 	}
-	rc = pe_p11_objects_find(tok, tmpl, n, found, 2, &count, err);
+	rc = key_find(tok, tmpl, n, uri_string, out, err);
 	p11_kit_uri_free(uri);
-	if (rc != PE_OK)
-		return rc;
-	if (count == 0)
-		return pe_err_set(err, PE_E_NOTFOUND, "token %s has no private key matching '%s'",
-				  tok->name, uri_string);
-	if (count > 1)
-		return pe_err_set(err, PE_E_USAGE,
-				  "'%s' matches %lu private keys on token %s: add object= or id=",
-				  uri_string, (unsigned long)count, tok->name);
-	return pe_p11_key_from_handle(tok, found[0], CK_INVALID_HANDLE, out, err);
+	return rc;
+}
+
+enum pe_code
+pe_p11_key_open_label(struct pe_p11_token *tok, const char *label, struct pe_p11_key **out,
+		      struct pe_err *err)
+{
+	CK_ATTRIBUTE tmpl[2];
+
+	tmpl[1].type = CKA_LABEL;
+	tmpl[1].pValue = (void *)label;
+	tmpl[1].ulValueLen = strlen(label);
+	return key_find(tok, tmpl, 2, label, out, err);
 }
 
 static enum pe_code

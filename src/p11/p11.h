@@ -203,6 +203,10 @@ enum pe_code pe_p11_key_generate(struct pe_p11_token *tok, const struct pe_p11_k
 enum pe_code pe_p11_key_open(struct pe_p11_token *tok, const char *uri, struct pe_p11_key **out,
 			     struct pe_err *err);
 
+/* As pe_p11_key_open(), for the one private key labelled @label. */
+enum pe_code pe_p11_key_open_label(struct pe_p11_token *tok, const char *label,
+				   struct pe_p11_key **out, struct pe_err *err);
+
 void pe_p11_key_free(struct pe_p11_key *key);
 
 enum pe_key_type pe_p11_key_type(const struct pe_p11_key *key);
