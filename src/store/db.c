@@ -22,7 +22,7 @@
 #include "store-int.h"
 
 #define DB_NAME		"p11enroll.db"
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
 #define BUSY_TIMEOUT_MS 5000
 #define NAME_LEN_MAX	64
 #define SECRET_FILE_MAX 4096
@@ -89,6 +89,14 @@ static const char schema_v1[] =
 	" added_at TEXT NOT NULL,"
 	" UNIQUE (service, sha256));"
 	"INSERT INTO schema_version (version) VALUES (1);";
+
+/* Version 2: where a software container lives, what a connector keeps between
+ * calls, and who made a request (kiosk, batch row). */
+static const char schema_v2[] = "ALTER TABLE requests ADD COLUMN container TEXT;"
+				"ALTER TABLE requests ADD COLUMN ca_state TEXT;"
+				"ALTER TABLE requests ADD COLUMN origin TEXT;"
+				"CREATE INDEX requests_origin ON requests (origin);"
+				"UPDATE schema_version SET version = 2;";
 
 /* Helpers shared by the store's files */
 
@@ -542,6 +550,7 @@ db_schema(struct pe_store *store, struct pe_err *err)
 			rc = pe_store_sql_err(store, err);
 			goto out;
 		}
+		version = 1;
 	} else if (version > SCHEMA_VERSION) {
 		rc = pe_err_set(err, PE_E_STORE,
 				"the database has schema version %lld, newer than "
@@ -551,6 +560,10 @@ db_schema(struct pe_store *store, struct pe_err *err)
 	} else if (version < 1) {
 		rc = pe_err_set(err, PE_E_STORE, "the database has an unknown schema version %lld",
 				(long long)version);
+		goto out;
+	}
+	if (version < 2 && sqlite3_exec(store->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = pe_store_sql_err(store, err);
 		goto out;
 	}
 	rc = pe_store_commit(store, err);

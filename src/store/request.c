@@ -14,7 +14,8 @@
 #define REQUEST_COLUMNS                                                                            \
 	"id, service, owner_type, template_oid, carrier, key_type, token_serial, token_model, "    \
 	"key_label, key_id, key_uri, subject, csr, ca_request_id, ca_status, cert, cert_serial, "  \
-	"cert_sha256, state, resume_state, reason, created_at, updated_at"
+	"cert_sha256, state, resume_state, reason, created_at, updated_at, container, ca_state, "  \
+	"origin"
 
 static const char *const state_names[PE_REQ_STATE_MAX] = {
 	[PE_REQ_NEW] = "new",
@@ -100,6 +101,9 @@ pe_request_free(struct pe_request *req)
 	free(req->reason);
 	free(req->created_at);
 	free(req->updated_at);
+	free(req->container);
+	free(req->ca_state);
+	free(req->origin);
 	free(req);
 }
 
@@ -150,6 +154,9 @@ request_row(sqlite3_stmt *st, struct pe_request **out, struct pe_err *err)
 	req->reason = pe_store_col_text(st, 20, &oom);
 	req->created_at = pe_store_col_text(st, 21, &oom);
 	req->updated_at = pe_store_col_text(st, 22, &oom);
+	req->container = pe_store_col_text(st, 23, &oom);
+	req->ca_state = pe_store_col_text(st, 24, &oom);
+	req->origin = pe_store_col_text(st, 25, &oom);
 	if (oom) {
 		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
 		goto out;
@@ -171,7 +178,7 @@ out:
 	return rc;
 }
 
-/* Binds the fields of @req that a request row changes over its life to ?1..?21. */
+/* Binds the fields of @req that a request row changes over its life to ?1..?21 and ?23..?25. */
 static void
 request_bind(sqlite3_stmt *st, const struct pe_request *req, const char *now, int *brc)
 {
@@ -196,6 +203,9 @@ request_bind(sqlite3_stmt *st, const struct pe_request *req, const char *now, in
 	pe_store_bind_text(st, 19, pe_request_state_name(req->resume_state), brc);
 	pe_store_bind_text(st, 20, req->reason, brc);
 	pe_store_bind_text(st, 21, now, brc);
+	pe_store_bind_text(st, 23, req->container, brc);
+	pe_store_bind_text(st, 24, req->ca_state, brc);
+	pe_store_bind_text(st, 25, req->origin, brc);
 }
 
 /* A state outside the enum is a bug in the caller; storing it would lose the request. */
@@ -237,9 +247,10 @@ pe_store_request_add(struct pe_store *store, struct pe_request *req, struct pe_e
 			      "INSERT INTO requests (service, owner_type, template_oid, carrier, "
 			      "key_type, token_serial, token_model, key_label, key_id, key_uri, "
 			      "subject, csr, ca_request_id, ca_status, cert, cert_serial, "
-			      "cert_sha256, state, resume_state, reason, updated_at, created_at) "
+			      "cert_sha256, state, resume_state, reason, updated_at, created_at, "
+			      "container, ca_state, origin) "
 			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-			      "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+			      "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
 			      &st, err);
 	if (rc != PE_OK)
 		goto out;
@@ -370,14 +381,16 @@ pe_store_request_update(struct pe_store *store, struct pe_request *req, struct p
 	rc = pe_store_begin(store, err);
 	if (rc != PE_OK)
 		goto out;
-	rc = pe_store_prepare(store,
-			      "UPDATE requests SET service = ?1, owner_type = ?2, "
-			      "template_oid = ?3, carrier = ?4, key_type = ?5, token_serial = ?6, "
-			      "token_model = ?7, key_label = ?8, key_id = ?9, key_uri = ?10, "
-			      "subject = ?11, csr = ?12, ca_request_id = ?13, ca_status = ?14, "
-			      "cert = ?15, cert_serial = ?16, cert_sha256 = ?17, state = ?18, "
-			      "resume_state = ?19, reason = ?20, updated_at = ?21 WHERE id = ?22",
-			      &st, err);
+	rc = pe_store_prepare(
+		store,
+		"UPDATE requests SET service = ?1, owner_type = ?2, "
+		"template_oid = ?3, carrier = ?4, key_type = ?5, token_serial = ?6, "
+		"token_model = ?7, key_label = ?8, key_id = ?9, key_uri = ?10, "
+		"subject = ?11, csr = ?12, ca_request_id = ?13, ca_status = ?14, "
+		"cert = ?15, cert_serial = ?16, cert_sha256 = ?17, state = ?18, "
+		"resume_state = ?19, reason = ?20, updated_at = ?21, container = ?23, "
+		"ca_state = ?24, origin = ?25 WHERE id = ?22",
+		&st, err);
 	if (rc != PE_OK)
 		goto out;
 	request_bind(st, req, now, &brc);

@@ -153,6 +153,9 @@ struct pe_request {
 	char *reason;			    /* the CA's rejection reason, or the last error */
 	char *created_at;
 	char *updated_at;
+	char *container; /* registry: the container's name; disk: its directory; NULL for a token */
+	char *ca_state;	 /* what the connector keeps between calls (opaque to all else), or NULL */
+	char *origin;	 /* who made it: NULL (command line), "kiosk", "batch:<file>:<row>" */
 };
 
 void pe_request_free(struct pe_request *req);

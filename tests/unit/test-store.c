@@ -269,6 +269,9 @@ request_new(const char *service, const char *tag)
 	FIELD(cert_serial);
 	FIELD(cert_sha256);
 	FIELD(reason);
+	FIELD(container);
+	FIELD(ca_state);
+	FIELD(origin);
 #undef FIELD
 	req->csr = dup_bytes(blob, sizeof(blob));
 	req->csr_len = sizeof(blob);
@@ -320,6 +323,9 @@ assert_request_equal(const struct pe_request *a, const struct pe_request *b)
 	assert_str_eq_null(a->reason, b->reason);
 	assert_str_eq_null(a->created_at, b->created_at);
 	assert_str_eq_null(a->updated_at, b->updated_at);
+	assert_str_eq_null(a->container, b->container);
+	assert_str_eq_null(a->ca_state, b->ca_state);
+	assert_str_eq_null(a->origin, b->origin);
 }
 
 /* "2026-11-27T05:00:00Z" */
@@ -353,7 +359,7 @@ test_pe_store_open_creates_modes(void **state)
 	assert_string_equal(pe_store_home(f->store), f->home);
 	/* WAL is persistent: a second connection sees it */
 	assert_raw(f->home, "PRAGMA journal_mode", "wal");
-	assert_raw(f->home, "SELECT version FROM schema_version", "1");
+	assert_raw(f->home, "SELECT version FROM schema_version", "2");
 	path_in(path, sizeof(path), f->home, "p11enroll.db-wal");
 	assert_int_equal(mode_of(path), 0600);
 
@@ -479,13 +485,46 @@ test_pe_store_open_newer_schema_refused(void **state)
 
 	pe_store_close(f->store);
 	f->store = NULL;
-	raw_exec(f->home, "UPDATE schema_version SET version = 2");
+	raw_exec(f->home, "UPDATE schema_version SET version = 3");
 	assert_int_equal(pe_store_open(f->home, &store, &err), PE_E_STORE);
 	assert_ptr_equal(store, SENTINEL);
-	assert_non_null(strstr(err.msg, "schema version 2"));
+	assert_non_null(strstr(err.msg, "schema version 3"));
 	assert_non_null(strstr(err.msg, "newer"));
 	/* refused, not changed */
+	assert_raw(f->home, "SELECT version FROM schema_version", "3");
+}
+
+/* A version 1 store (as the first release made it) gains the version 2 columns and keeps its rows. */
+static void
+test_pe_store_open_upgrades_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct pe_request *req = request_new("svc", "old"), *got = NULL;
+	struct pe_err err = { 0 };
+
+	free(req->container);
+	free(req->ca_state);
+	free(req->origin);
+	req->container = req->ca_state = req->origin = NULL;
+	assert_int_equal(pe_store_request_add(f->store, req, &err), PE_OK);
+	pe_store_close(f->store);
+	f->store = NULL;
+	raw_exec(f->home, "DROP INDEX requests_origin; ALTER TABLE requests DROP COLUMN container; "
+			  "ALTER TABLE requests DROP COLUMN ca_state; "
+			  "ALTER TABLE requests DROP COLUMN origin; "
+			  "UPDATE schema_version SET version = 1");
+	assert_int_equal(pe_store_open(f->home, &f->store, &err), PE_OK);
 	assert_raw(f->home, "SELECT version FROM schema_version", "2");
+	assert_int_equal(pe_store_request_get(f->store, req->id, &got, &err), PE_OK);
+	assert_request_equal(got, req);
+	pe_request_free(got);
+	got = NULL;
+	req->origin = strdup("batch:people.csv:3");
+	assert_int_equal(pe_store_request_update(f->store, req, &err), PE_OK);
+	assert_int_equal(pe_store_request_get(f->store, req->id, &got, &err), PE_OK);
+	assert_string_equal(got->origin, "batch:people.csv:3");
+	pe_request_free(got);
+	pe_request_free(req);
 }
 
 static void
@@ -1266,6 +1305,7 @@ main(void)
 		T(test_pe_store_open_readable_db_refused),
 		T(test_pe_store_open_not_a_directory),
 		T(test_pe_store_open_newer_schema_refused),
+		T(test_pe_store_open_upgrades_v1),
 		cmocka_unit_test(test_pe_store_default_home_order),
 		cmocka_unit_test(test_pe_service_status_name_all),
 		T(test_pe_store_service_add_get),
