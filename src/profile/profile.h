@@ -99,4 +99,71 @@ const struct pe_owner_type *pe_owner_type_at(size_t i);
 const char *pe_owner_type_missing(const struct pe_owner_type *type, const char *const *oids,
 				  size_t n);
 
+/*
+ * station.c: the enrollment profile a kiosk and a batch run share (one JSON
+ * file, documented in doc/profile.md). Everything a person at a desk would
+ * give on the command line: the service, template, owner type, key type and
+ * carrier, where PINs come from when nobody types them, whether new tokens
+ * are initialised, fixed subject attributes, how the kiosk finds the rest of
+ * the subject (a roster keyed by token serial, or asked on its page), its PIN
+ * rules and how long it waits for the CA.
+ */
+enum pe_station_subject_source {
+	PE_STATION_SUBJECT_NONE = 0, /* only the fixed fields and the registered profile */
+	PE_STATION_SUBJECT_ROSTER,   /* roster file: CSV keyed by token serial */
+	PE_STATION_SUBJECT_ASK,	     /* asked on the kiosk page (the fields in ask[]) */
+};
+
+struct pe_station_field {
+	char *attr; /* short name or dotted OID */
+	char *value;
+};
+
+struct pe_station_profile {
+	char *file;	     /* where it was loaded from */
+	char *service;	     /* "service": a service added with add-service (required) */
+	char *template_oid;  /* "template" (required) */
+	char *owner_type;    /* "owner_type" (required) */
+	char *key_type;	     /* "key_type": default "ec-p256" */
+	char *carrier;	     /* "carrier": default "token" */
+	char *pin_source;    /* "pin_source": file:, env:, fd:, or NULL (typed by a person) */
+	bool init_token;     /* "init_token": initialise tokens that are not yet */
+	char *so_pin_source; /* "so_pin_source": for init_token */
+	char *token_label;   /* "token_label": the label a new token gets (default "p11enroll") */
+	struct pe_station_field *fields; /* "fields": {"O": "Example", ...} fixed attributes */
+	size_t n_fields;
+	enum pe_station_subject_source
+		subject_source; /* "subject": {"source": "roster"|"ask"|"none"} */
+	char *roster; /* "subject.roster": CSV path, relative to the profile's directory */
+	char **ask;   /* "subject.ask": ["CN", "E", ...] attributes asked on the page */
+	size_t n_ask;
+	unsigned long pin_min; /* "pin.min_length": default 6 */
+	unsigned long pin_max; /* "pin.max_length": default 32 */
+	bool pin_digits_only;  /* "pin.digits_only": default false */
+	unsigned long
+		ca_wait_sec; /* "ca_wait_seconds": how long the kiosk waits for the CA (default 120) */
+	unsigned long poll_ms; /* "poll_interval_ms": token and CA polling (default 1000) */
+};
+
+/*
+ * Loads and checks the profile at @path: unknown keys, wrong types, a missing
+ * required key, an unknown key type or carrier, a roster that cannot be read
+ * are PE_E_USAGE naming the file and the key.
+ * Returns: PE_OK and a newly allocated *out (pe_station_profile_free()).
+ */
+enum pe_code pe_station_profile_load(const char *path, struct pe_station_profile **out,
+				     struct pe_err *err);
+void pe_station_profile_free(struct pe_station_profile *profile);
+
+/*
+ * The roster row for the token @serial: its subject attributes (the header
+ * row names them; the "serial" column is the key).
+ * Returns: PE_OK and newly allocated *fields (pe_station_fields_free());
+ * PE_E_NOTFOUND when the roster has no row for @serial.
+ */
+enum pe_code pe_station_roster_lookup(const struct pe_station_profile *profile, const char *serial,
+				      struct pe_station_field **fields, size_t *n,
+				      struct pe_err *err);
+void pe_station_fields_free(struct pe_station_field *fields, size_t n);
+
 #endif /* PE_PROFILE_PROFILE_H */
