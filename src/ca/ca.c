@@ -115,9 +115,9 @@ pe_ca_status_cleanup(struct pe_ca_status *status)
 	free(status->id);
 	free(status->raw);
 	free(status->reason);
-	status->id = NULL;
-	status->raw = NULL;
-	status->reason = NULL;
+	free(status->state);
+	free(status->cert);
+	memset(status, 0, sizeof(*status));
 }
 
 void

@@ -157,7 +157,13 @@ do_register(struct pe_store *store, struct pe_service *svc, const struct pe_csr_
 	rc = pe_enroll_conn_open(store, svc, 0, &c, err);
 	if (rc != PE_OK)
 		return rc;
-	rc = c.ops->form(&c.conn, &form, err);
+	if (c.ops->form == NULL || c.ops->enroll_user == NULL)
+		rc = pe_err_set(err, PE_E_USAGE,
+				"the %s protocol has no registration: use --login "
+				"with the credentials the CA gave you",
+				c.ops->name);
+	else
+		rc = c.ops->form(&c.conn, &form, err);
 	for (i = 0; rc == PE_OK && i < form.n && n < FIELDS_MAX; i++) {
 		value = NULL;
 		rc = field_value(&form.fields[i], given, n_given, used, &value, err);

@@ -60,6 +60,8 @@ out:
 void
 pe_enroll_conn_close(struct pe_enroll_conn *c)
 {
+	if (c->ops != NULL && c->ops->release != NULL)
+		c->ops->release(&c->conn);
 	pe_http_free(c->http);
 	pe_secret_free(c->password);
 	free(c->roots_file);
@@ -88,7 +90,7 @@ pe_enroll_service_check(struct pe_store *store, struct pe_service *svc, struct p
 
 	pe_err_clear(&why);
 	rc = pe_enroll_conn_open(store, svc, STATUS_TIMEOUT_MS, &c, &why);
-	if (rc == PE_OK && svc->login == NULL) {
+	if (rc == PE_OK && svc->login == NULL && c.ops->login_required) {
 		state = PE_CA_LOGIN_REFUSED;
 		pe_err_set(&why, PE_E_USAGE, "no login yet: add-service --register or --login");
 	} else if (rc == PE_OK) {
