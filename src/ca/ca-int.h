@@ -143,4 +143,57 @@ bool pe_ca_cpca20_login_state(const char *letter, enum pe_ca_login_state *state)
  */
 enum pe_code pe_ca_cpca20_request_code(struct pe_ca_status *status, struct pe_err *err);
 
+/*
+ * est.c: the EST (RFC 7030) URL and answer parsers. Every parser failure is
+ * PE_E_NET "the CA answered garbage to @call: <what>", so that a later
+ * refresh asks again.
+ */
+
+/*
+ * The URL of EST operation @op ("cacerts", "simpleenroll", ...) under the
+ * service URL @url: https://HOST[:PORT] (the path /.well-known/est is
+ * added), https://HOST[:PORT]/.well-known/est or .../.well-known/est/LABEL;
+ * one trailing '/' allowed, no user name, query or fragment.
+ * Returns: PE_OK and a newly allocated *out (free()); PE_E_USAGE naming
+ * what is wrong with @url.
+ */
+enum pe_code pe_ca_est_url(const char *url, const char *op, char **out, struct pe_err *err);
+
+/*
+ * A certs-only PKCS#7 answer (/cacerts, /simpleenroll): @content_type must
+ * be application/pkcs7-mime (smime-type certs-only when given), the body
+ * base64 (DER tolerated) of a SignedData holding 1 to PE_CA_CHAIN_MAX
+ * certificates and nothing after it.
+ * Returns: PE_OK and newly allocated arrays of DER certificates, in the
+ * order sent (pe_ca_certs_free()); PE_E_NET; PE_E_FAIL.
+ */
+enum pe_code pe_ca_est_parse_certs(const char *content_type, const unsigned char *body, size_t len,
+				   const char *call, unsigned char ***certs, size_t **lens,
+				   size_t *n, struct pe_err *err);
+
+/*
+ * Returns: the index of the certificate among @certs whose public key is the
+ * one of the DER PKCS#10 @csr; 0 when none is (enroll then refuses it as a
+ * certificate for another key).
+ */
+size_t pe_ca_est_cert_for_csr(unsigned char *const *certs, const size_t *lens, size_t n,
+			      const unsigned char *csr, size_t csr_len);
+
+/*
+ * A /csrattrs answer: base64 of CsrAttrs (SEQUENCE OF OID or Attribute); an
+ * empty body is an empty list. @content_type, when given, must be
+ * application/csrattrs.
+ * Returns: PE_OK and the dotted OIDs (an Attribute gives its type) as a
+ * newly allocated "a, b, c" in *oids ("" for none; free()); PE_E_NET.
+ */
+enum pe_code pe_ca_est_parse_csrattrs(const char *content_type, const unsigned char *body,
+				      size_t len, char **oids, struct pe_err *err);
+
+/*
+ * The text of an error answer for people: the body when it is text (or has
+ * no content type), control characters as spaces, blanks trimmed, at most
+ * 400 bytes. Returns: newly allocated text (free()), or NULL.
+ */
+char *pe_ca_est_error_text(const char *content_type, const unsigned char *body, size_t len);
+
 #endif /* PE_CA_CA_INT_H */

@@ -54,6 +54,8 @@ enum pe_code pe_http_request(struct pe_http *http, const char *method, const cha
 			     const char *content_type, const void *body, size_t body_len,
 			     struct pe_http_response *res, struct pe_err *err);
 void pe_http_response_cleanup(struct pe_http_response *res);
+/* Returns: the last answer's Retry-After in seconds (an HTTP-date from now; at most a day), or 0. */
+long pe_http_retry_after(const struct pe_http *http);
 
 /*
  * The connection a connector works on: borrowed settings and the HTTP client.
@@ -152,6 +154,12 @@ struct pe_ca_req {
 	const struct pe_ca_key *key; /* only for connectors with needs_key, else NULL */
 	const unsigned char *cert;   /* ack(): the installed certificate, DER */
 	size_t cert_len;
+	/*
+	 * The key already holds a certificate from this service and the request
+	 * renews it (same subject): protocols with a renewal call use it (EST
+	 * /simplereenroll); the others ignore it.
+	 */
+	bool renewal;
 };
 void pe_ca_status_cleanup(struct pe_ca_status *status);
 
@@ -219,5 +227,6 @@ const struct pe_ca_ops *pe_ca_find(const char *protocol);
 const char *pe_ca_protocols(void);
 
 extern const struct pe_ca_ops pe_ca_cpca20_ops;
+extern const struct pe_ca_ops pe_ca_est_ops;
 
 #endif /* PE_CA_CA_H */

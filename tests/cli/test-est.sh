@@ -1,0 +1,160 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# EST (RFC 7030) end to end against the reference CA on a free loopback port:
+# the roots from /cacerts, a login the CA issued (checked, and a wrong one
+# refused), a request held for the operator (202) and installed on the token
+# after approve-request, the same request recognised when polled, a rejection
+# with its reason, an immediate issue under --auto-approve, and a certificate
+# for another key refused. Then p11enroll-ca's EST seen by an independent
+# client, strongSwan's 'pki --est' and 'pki --estca'.
+set -eu
+. "$TEST_LIB/common.sh"
+need sqlite3 pki
+
+make_tokens alpha
+P11ENROLL_HOME=$work/home
+export P11ENROLL_HOME
+ca_home=$work/ca
+refca_init "$ca_home"
+refca_start "$ca_home"
+est_url=https://127.0.0.1:$REFCA_PORT/.well-known/est
+
+ca()
+{
+	"$P11ENROLL_CA" --home "$ca_home" "$@"
+}
+
+ca_newest()
+{
+	ca --json "$1" | jq -r "[.${2}[]] | max_by(.id | tonumber) | .id"
+}
+
+ca_requests()
+{
+	ca --json list-requests | jq '.requests | length'
+}
+
+# est_request WANT LABEL [CN]: request on token alpha from service est, expecting exit WANT
+est_request()
+{
+	expect_json "$1" request --service est --owner-type individual --token pkcs11:token=alpha \
+		--pin-source env:USER_PIN --label "$2" --field CN="${3:-Ivanov Ivan}" --field SN=Ivanov \
+		--field GN=Ivan --field C=RU --field SNILS=11223344595 --field INN=500100732259
+}
+
+# a user of the CA: registered through the CA 2.0 API and approved; EST logs in as it
+expect_json 0 add-service reg --url "$REFCA_URL" --register --ca-file "$REFCA_ROOT" \
+	--field CN="Ivanov Ivan" --field SN=Ivanov --field GN=Ivan --field SNILS=11223344595 \
+	--field INN=500100732259 --email ivanov@example.org
+login=$(sqlite3 "$P11ENROLL_HOME/p11enroll.db" "SELECT login FROM services WHERE name = 'reg'")
+password_file=$P11ENROLL_HOME/secrets/reg
+ca approve-registration "$(ca_newest list-registrations registrations)" >/dev/null
+
+# 1. the roots from /cacerts: what the CA's certificate is
+fp=$(openssl x509 -in "$REFCA_ROOT" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g')
+expect_json 0 install-roots --service est --url "$est_url" --protocol est --accept-fingerprint "$fp"
+[ "$(json '.roots | length')" -eq 1 ] || fail "/cacerts did not give one root"
+[ "$(json '.roots[0].sha256')" = "$(echo "$fp" | tr 'A-F' 'a-f')" ] || fail "the root is not the CA's"
+expect_json 6 install-roots --service other --url "$est_url" --protocol est \
+	--accept-fingerprint 00112233
+
+# 2. the login: ready with the CA's credentials, refused with a wrong password
+expect_json 0 add-service est --protocol est --url "$est_url" --login "$login" \
+	--password-source "file:$password_file"
+[ "$(json .status)" = ready ] || fail "the EST login is $(json .status)"
+WRONG=not-the-password
+export WRONG
+expect_json 0 install-roots --service bad --url "$est_url" --protocol est --accept-fingerprint "$fp"
+expect_json 5 add-service bad --protocol est --url "$est_url" --login "$login" \
+	--password-source env:WRONG
+expect_err "refuses the login"
+expect_json 0 list-services
+[ "$(json '.services[] | select(.name == "est") | .status')" = ready ] ||
+	fail "list-services does not show the EST service ready"
+
+# 3. a request: held for the operator (202), the same request recognised when
+#    asked again, then issued, installed on the token next to its key, chaining to the root
+est_request 0 first
+[ "$(json .request.status)" = processing ] || fail "a held EST request is $(json .request.status)"
+[ "$(json .request.ca_status)" = 202 ] || fail "the CA's status is $(json .request.ca_status)"
+first=$(json .request.id)
+[ "$(ca_requests)" -eq 1 ] || fail "the CA did not record one request"
+[ "$(ca --json list-requests | jq -r '.requests[0].status')" = Q ] || fail "the CA's request is not Q"
+expect_json 0 refresh "$first" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = processing ] || fail "refresh before approval: not processing"
+[ "$(ca_requests)" -eq 1 ] || fail "asking again made a second request at the CA"
+grep -q "POST /.well-known/est/simpleenroll 202" "$ca_home.log" || fail "the CA did not answer 202"
+ca approve-request "$(ca_newest list-requests requests)" >/dev/null
+expect_json 0 refresh "$first" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = installed ] || fail "after approval: $(json '.requests[0].state')"
+[ "$(json '.requests[0].state')" = acknowledged ] || fail "after approval: $(json '.requests[0].state')"
+expect_rc 0 show-request "$first"
+p11tool alpha --list-objects --type cert >"$work/certs"
+grep -q 'label: *first' "$work/certs" || fail "no certificate labelled like the key"
+key_id=$(object_block alpha privkey first | sed -n 's/^ *ID: *//p')
+grep -q "ID: *$key_id" "$work/certs" || fail "the certificate's ID is not the key's"
+p11tool alpha --read-object --type cert --label first -o "$work/first.der"
+openssl x509 -inform DER -in "$work/first.der" -out "$work/first.pem"
+openssl verify -CAfile "$REFCA_ROOT" "$work/first.pem" >/dev/null || fail "does not chain to the root"
+openssl x509 -in "$work/first.pem" -noout -subject | grep -q "Ivanov Ivan" || fail "wrong subject"
+[ "$(ca_requests)" -eq 1 ] || fail "the CA holds more than the one request"
+
+# 4. rejected by the operator: the reason is shown, and kept
+est_request 0 second
+second=$(json .request.id)
+ca reject-request "$(ca_newest list-requests requests)" --reason "wrong department" >/dev/null
+expect_json 8 refresh "$second" --pin-source env:USER_PIN
+expect_err "wrong department"
+expect_rc 2 show-request "$second"
+expect_json 0 list-requests
+[ "$(json ".requests[] | select(.id == \"$second\") | .status")" = rejected ] || fail "not rejected"
+json ".requests[] | select(.id == \"$second\") | .reason" | grep -q "wrong department" ||
+	fail "list-requests does not show the reason"
+
+# 5. a request the CA refuses at once (its subject differs from the registration): the CA's text
+est_request 8 third "Petrov Petr"
+expect_err "differs from the registered"
+expect_json 0 list-requests
+[ "$(json '.requests[] | select(.key_label == "third") | .status')" = rejected ] ||
+	fail "a refused subject is not recorded as rejected"
+json '.requests[] | select(.key_label == "third") | .reason' | grep -q "differs from the registered" ||
+	fail "the CA's reason is lost"
+
+# 6. --auto-approve: issued at once (200), installed by the request itself
+refca_stop "$ca_home"
+refca_start "$ca_home" --listen "127.0.0.1:$REFCA_PORT" --auto-approve
+est_request 0 fourth
+[ "$(json .request.status)" = installed ] || fail "auto-approved: $(json .request.status)"
+grep -q "POST /.well-known/est/simpleenroll 200" "$ca_home.log" || fail "the CA did not answer 200"
+
+# 7. killed after submission, the certificate not kept: the same request
+#    sent again brings it back, and the CA holds no second one
+kill_at()
+{
+	set +e
+	P11ENROLL_TEST_KILL_AFTER=$1 pe request --service est --owner-type individual \
+		--token pkcs11:token=alpha --pin-source env:USER_PIN --label "$2" \
+		--field CN="Ivanov Ivan" --field SN=Ivanov --field GN=Ivan --field C=RU \
+		--field SNILS=11223344595 --field INN=500100732259 >/dev/null 2>&1
+	got=$?
+	set -e
+	[ "$got" -eq 137 ] || fail "the request was not killed after $1 (exit $got)"
+	expect_json 0 list-requests
+	json '[.requests[] | select(.key_label == "'"$2"'")][0].id'
+}
+before=$(ca_requests)
+id=$(kill_at submitted killed-sub)
+expect_json 0 refresh "$id" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = installed ] || fail "not recovered after a kill"
+[ "$(ca_requests)" -eq $((before + 1)) ] || fail "the CA got a second request"
+
+# 8. a certificate for another key is never installed
+victim=$(kill_at issued victim)
+sqlite3 "$P11ENROLL_HOME/p11enroll.db" \
+	"UPDATE requests SET cert = (SELECT cert FROM requests WHERE id = $first) WHERE id = $victim"
+certs_before=$(count_objects alpha cert)
+expect_json 6 refresh "$victim" --pin-source env:USER_PIN
+expect_err "another key"
+[ "$(count_objects alpha cert)" -eq "$certs_before" ] || fail "a foreign certificate was written"
+expect_rc 4 show-request "$victim"
