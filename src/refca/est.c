@@ -237,7 +237,8 @@ body_csr(const struct pe_refca_http_req *req, unsigned char **der, size_t *len, 
 
 /* Answers what @r's status says: the certificate, wait, or why not. */
 static void
-reply_request(const struct pe_refca_req *r, struct pe_refca_http_resp *resp)
+reply_request(const struct pe_refca *ca, const struct pe_refca_req *r,
+	      struct pe_refca_http_resp *resp)
 {
 	const unsigned char *p;
 	X509 *cert;
@@ -248,7 +249,7 @@ reply_request(const struct pe_refca_req *r, struct pe_refca_http_resp *resp)
 		reply_text(resp, 202,
 			   "request %lld is waiting for the CA operator; send it again later",
 			   r->id);
-		resp->retry_after = RETRY_AFTER;
+		resp->retry_after = ca->retry_after > 0 ? ca->retry_after : RETRY_AFTER;
 		return;
 	case PE_REFCA_ST_COMPLETE:
 	case PE_REFCA_ST_INSTALLED:
@@ -327,7 +328,7 @@ enroll(struct pe_refca *ca, const struct pe_refca_http_req *req, bool renewal,
 	/* the same request sent again asks after it (RFC 7030 4.2.3) */
 	rc = pe_refca_db_req_find_csr(ca->db, reg->id, der, len, &stored, &err);
 	if (rc == PE_OK) {
-		reply_request(stored, resp);
+		reply_request(ca, stored, resp);
 		goto out;
 	}
 	if (rc != PE_E_NOTFOUND) {
@@ -376,7 +377,7 @@ enroll(struct pe_refca *ca, const struct pe_refca_http_req *req, bool renewal,
 		reply_internal(resp, &err);
 		goto out;
 	}
-	reply_request(stored, resp);
+	reply_request(ca, stored, resp);
 out:
 	pe_refca_req_free(stored);
 	pe_refca_reg_free(reg);

@@ -264,6 +264,7 @@ struct pe_refca {
 	X509 *ca_cert;
 	char *ca_pem; /* the root certificate, PEM, for /ca/chain.pem */
 	bool auto_approve;
+	unsigned retry_after; /* EST: what a client told to wait is told, in seconds */
 	struct pe_refca_login logins[PE_REFCA_LOGIN_CACHE];
 	size_t next_login; /* the slot the next verified login takes */
 };

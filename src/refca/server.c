@@ -372,6 +372,8 @@ pe_refca_server_run(struct pe_refca *ca, const struct pe_refca_serve_opts *opts,
 	pe_msg_info("serving https://%.*s:%u/ui/api/%s%s",
 		    (int)(strrchr(opts->listen, ':') - opts->listen), opts->listen, port,
 		    ca->config->folder, ca->auto_approve ? " (auto-approve)" : "");
+	pe_msg_info("serving EST at https://%.*s:%u" PE_REFCA_EST_PREFIX,
+		    (int)(strrchr(opts->listen, ':') - opts->listen), opts->listen, port);
 	while (sig != SIGINT && sig != SIGTERM) {
 		if (sigwait(&stop, &sig) != 0)
 			break;

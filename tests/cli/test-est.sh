@@ -158,3 +158,81 @@ expect_json 6 refresh "$victim" --pin-source env:USER_PIN
 expect_err "another key"
 [ "$(count_objects alpha cert)" -eq "$certs_before" ] || fail "a foreign certificate was written"
 expect_rc 4 show-request "$victim"
+
+# 9. p11enroll-ca's EST seen by strongSwan's pki: the login and password go
+#    in an options file (0600), not in argv
+printf -- '--userpass %s:%s\n' "$login" "$(cat "$password_file")" >"$work/pki.opts"
+chmod 600 "$work/pki.opts"
+pki_est()
+{
+	pki --est --url "https://127.0.0.1:$REFCA_PORT" --cacert "$REFCA_ROOT" \
+		--options "$work/pki.opts" --outform pem "$@"
+}
+# csr_for LABEL: a key on token alpha and a request for it, in $work/LABEL.csr (PEM)
+csr_for()
+{
+	expect_json 0 generate-key --token pkcs11:token=alpha --label "$1" --pin-source env:USER_PIN
+	expect_json 0 make-csr --key "pkcs11:token=alpha;object=$1" --pin-source env:USER_PIN \
+		--subject "/C=RU/CN=Ivanov Ivan/SN=Ivanov/GN=Ivan" --field SNILS=11223344595 \
+		--field INN=500100732259 --out "$work/$1.csr"
+}
+# chains LABEL: $work/LABEL.pem chains to the root and carries the key of $work/LABEL.csr
+chains()
+{
+	openssl verify -CAfile "$REFCA_ROOT" "$work/$1.pem" >/dev/null ||
+		fail "strongSwan's $1 certificate does not chain to the root"
+	[ "$(openssl x509 -in "$work/$1.pem" -noout -pubkey)" = \
+		"$(openssl req -in "$work/$1.csr" -noout -pubkey)" ] ||
+		fail "strongSwan's $1 certificate is not for the key of the request"
+}
+
+pki --estca --url "https://127.0.0.1:$REFCA_PORT" --cacert "$REFCA_ROOT" \
+	--caout "$work/estca.der" >"$work/pki.out" 2>&1 || { cat "$work/pki.out" >&2; fail "pki --estca"; }
+[ "$(openssl x509 -inform DER -in "$work/estca.der" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g')" = \
+	"$fp" ] || fail "pki --estca got another root"
+
+# issued at once (--auto-approve is on)
+csr_for sw1
+pki_est --in "$work/sw1.csr" >"$work/sw1.pem" 2>"$work/pki.out" ||
+	{ cat "$work/pki.out" >&2; fail "pki --est failed"; }
+chains sw1
+
+# held (202): pki polls, the operator approves, pki gets the certificate
+refca_stop "$ca_home"
+refca_start "$ca_home" --listen "127.0.0.1:$REFCA_PORT" --retry-after 1
+csr_for sw2
+before=$(ca_requests)
+pki_est --in "$work/sw2.csr" --interval 1 --maxpolltime 60 >"$work/sw2.pem" 2>"$work/pki.out" &
+pki_pid=$!
+tries=100
+while [ "$(ca_requests)" -eq "$before" ]; do
+	tries=$((tries - 1))
+	[ "$tries" -gt 0 ] || { kill "$pki_pid"; fail "pki --est sent nothing"; }
+	sleep 0.1
+done
+ca approve-request "$(ca_newest list-requests requests)" >/dev/null
+wait "$pki_pid" || { cat "$work/pki.out" >&2; fail "pki --est did not get the approved certificate"; }
+chains sw2
+[ "$(ca_requests)" -eq $((before + 1)) ] || fail "pki's polls made more than one request"
+grep -q "POST /.well-known/est/simpleenroll 202" "$ca_home.log" || fail "no 202 was sent"
+
+# rejected: pki gives up, with the CA's reason
+csr_for sw3
+pki_est --in "$work/sw3.csr" --interval 1 --maxpolltime 60 >"$work/sw3.pem" 2>"$work/pki.out" &
+pki_pid=$!
+tries=100
+while [ "$(ca_requests)" -eq $((before + 1)) ]; do
+	tries=$((tries - 1))
+	[ "$tries" -gt 0 ] || { kill "$pki_pid"; fail "pki --est sent nothing"; }
+	sleep 0.1
+done
+ca reject-request "$(ca_newest list-requests requests)" --reason "no such person" >/dev/null
+if wait "$pki_pid"; then
+	fail "pki --est took a rejected request for issued"
+fi
+grep -q "simpleenroll 403" "$ca_home.log" || fail "the rejection was not a 403"
+
+# the password never reaches output
+password=$(cat "$password_file")
+grep -rqF "$password" "$work/out" "$work/err" "$ca_home.log" && fail "a password was printed"
+true
