@@ -232,6 +232,26 @@ if wait "$pki_pid"; then
 fi
 grep -q "simpleenroll 403" "$ca_home.log" || fail "the rejection was not a 403"
 
+# /simplereenroll (curl, the login in a 0600 netrc file): a renewal keeps the
+# subject of a certificate the user holds; another subject is refused
+printf 'machine 127.0.0.1 login %s password %s\n' "$login" "$(cat "$password_file")" >"$work/netrc"
+chmod 600 "$work/netrc"
+reenroll()
+{
+	openssl req -in "$work/$1.csr" -outform DER | openssl base64 -A >"$work/$1.b64"
+	curl -s -o "$work/$1.answer" -w '%{http_code}' --cacert "$REFCA_ROOT" \
+		--netrc-file "$work/netrc" -H 'Content-Type: application/pkcs10' \
+		--data-binary "@$work/$1.b64" "$est_url/simplereenroll"
+}
+csr_for sw4
+[ "$(reenroll sw4)" = 202 ] || fail "a renewal with the same subject is not held for approval"
+expect_json 0 generate-key --token pkcs11:token=alpha --label sw5 --pin-source env:USER_PIN
+expect_json 0 make-csr --key "pkcs11:token=alpha;object=sw5" --pin-source env:USER_PIN \
+	--subject "/C=RU/O=Elsewhere/CN=Ivanov Ivan/SN=Ivanov/GN=Ivan" --field SNILS=11223344595 \
+	--field INN=500100732259 --out "$work/sw5.csr"
+[ "$(reenroll sw5)" = 400 ] || fail "a renewal with another subject is not refused"
+grep -q "a renewal keeps the subject" "$work/sw5.answer" || fail "the refusal does not say why"
+
 # the password never reaches output
 password=$(cat "$password_file")
 grep -rqF "$password" "$work/out" "$work/err" "$ca_home.log" && fail "a password was printed"
