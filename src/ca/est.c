@@ -714,6 +714,7 @@ est_send(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_stat
 		}
 		rc = pe_err_set(err, PE_E_PENDING, "the CA holds %s (HTTP 202); ask again in %ld s",
 				what, fresh.retry_after);
+		pe_msg_debug("POST %s: HTTP 202, Retry-After %ld", url, fresh.retry_after);
 		status_replace(status, &fresh);
 	} else {
 		rc = status_error(conn, "POST", url, &res, what, err);

@@ -131,7 +131,9 @@ help_print(void)
 	printf(SYNOPSIS
 	       "\n"
 	       "The p11enroll reference CA: the cpca20 user API (registration with operator\n"
-	       "approval, templates, requests, certificates) over HTTPS, for demos and tests.\n"
+	       "approval, templates, requests, certificates) and EST (RFC 7030, under\n"
+	       "/.well-known/est/, for the same users and requests) over HTTPS, for demos\n"
+	       "and tests.\n"
 	       "\n"
 	       "global options:\n"
 	       "  --home=DIR       the CA's directory (default: $P11ENROLL_CA_HOME)\n"

@@ -2,8 +2,8 @@
 /*
  * refca: p11enroll-ca, the reference CA service. A home directory holds the CA
  * and TLS keys and certificates, config.json (registration form, owner types,
- * templates) and state.db; serve answers the cpca20 user API over HTTPS, and
- * the operator commands approve and reject in the same database.
+ * templates) and state.db; serve answers the cpca20 user API and EST over
+ * HTTPS, and the operator commands approve and reject in the same database.
  */
 #ifndef PE_REFCA_REFCA_H
 #define PE_REFCA_REFCA_H

@@ -81,8 +81,9 @@ est_request 0 first
 first=$(json .request.id)
 [ "$(ca_requests)" -eq 1 ] || fail "the CA did not record one request"
 [ "$(ca --json list-requests | jq -r '.requests[0].status')" = Q ] || fail "the CA's request is not Q"
-expect_json 0 refresh "$first" --pin-source env:USER_PIN
+expect_json 0 -v refresh "$first" --pin-source env:USER_PIN
 [ "$(json '.requests[0].status')" = processing ] || fail "refresh before approval: not processing"
+expect_err "HTTP 202, Retry-After 60"
 [ "$(ca_requests)" -eq 1 ] || fail "asking again made a second request at the CA"
 grep -q "POST /.well-known/est/simpleenroll 202" "$ca_home.log" || fail "the CA did not answer 202"
 ca approve-request "$(ca_newest list-requests requests)" >/dev/null
