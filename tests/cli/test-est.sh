@@ -72,6 +72,13 @@ expect_err "refuses the login"
 expect_json 0 list-services
 [ "$(json '.services[] | select(.name == "est") | .status')" = ready ] ||
 	fail "list-services does not show the EST service ready"
+expect_json 2 list-templates --service est
+expect_err "has no template list"
+expect_json 2 add-service est2 --protocol est --url "$est_url" --register --field CN=x
+expect_err "has no registration"
+expect_json 5 add-service est3 --protocol est --url "https://127.0.0.1:$REFCA_PORT/est" \
+	--login "$login" --password-source "file:$password_file"
+expect_err "is not an EST service URL"
 
 # 3. a request: held for the operator (202), the same request recognised when
 #    asked again, then issued, installed on the token next to its key, chaining to the root
