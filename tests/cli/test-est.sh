@@ -10,7 +10,7 @@
 # client, strongSwan's 'pki --est' and 'pki --estca'.
 set -eu
 . "$TEST_LIB/common.sh"
-need sqlite3 pki
+need sqlite3 pki curl
 
 make_tokens alpha
 P11ENROLL_HOME=$work/home
