@@ -168,6 +168,7 @@ void pe_ca_certs_free(unsigned char **certs, size_t *lens, size_t n);
 struct pe_ca_ops {
 	const char *name;    /* the --protocol name */
 	bool needs_key;	     /* submit and poll need pe_ca_req.key */
+	bool needs_rsa;	     /* the key must be RSA (SCEP encrypts its answers to it) */
 	bool login_required; /* add-service needs --login (else a password alone may do) */
 	bool plain_http;     /* the protocol protects its messages itself (SCEP): http:// is fine */
 	/* The CA's chain: DER certificates, newly allocated arrays. */

@@ -1498,6 +1498,7 @@ scep_poll(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_sta
 const struct pe_ca_ops pe_ca_scep_ops = {
 	.name = "scep",
 	.needs_key = true,
+	.needs_rsa = true,
 	.plain_http = true,
 	.roots = scep_roots,
 	.login_status = scep_login_status,

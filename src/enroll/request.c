@@ -924,6 +924,13 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	}
 	if (rc == PE_OK)
 		rc = run.carrier->open(&env->carrier, &run.container, err);
+	if (rc == PE_OK && run.conn.ops->needs_rsa &&
+	    pe_key_type_family(spec->key_type) != PE_FAMILY_RSA)
+		rc = pe_err_set(err, PE_E_USAGE,
+				"service '%s' (%s) needs an RSA key, not %s: "
+				"use --key-type rsa-2048",
+				spec->service, run.conn.ops->name,
+				pe_key_type_name(spec->key_type));
 	if (rc == PE_OK && !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s cannot make %s keys", spec->carrier,
 				pe_key_type_name(spec->key_type));

@@ -144,10 +144,15 @@ want_rc=8 scep_request refusedkey "please refuse me" scep
 expect_err "the SCEP CA refused the request: badRequest"
 grep -q "CSR verify failed" "$work/scep.log" || fail "the verifier did not refuse it"
 
-# 6. an EC key: refused before anything is sent, with what to do
+# 6. an EC key: refused before anything is made or sent, with what to do
+keys_before=$(count_objects alpha privkey)
 want_rc=2 scep_request eckey "Ivanov Ivan" scep --key-type ec-p256
-expect_err "SCEP needs an RSA key"
+expect_err "needs an RSA key"
 expect_err "--key-type rsa-2048"
+[ "$(count_objects alpha privkey)" -eq "$keys_before" ] || fail "an EC request made a key"
+expect_json 0 list-requests
+[ -z "$(json '.requests[] | select(.key_label == "eckey") | .id')" ] ||
+	fail "a refused EC request was recorded"
 
 # 7. killed once the request is made; the CA away at the next refresh, then back
 P11ENROLL_TEST_KILL_AFTER=csr-ready expect=expect_rc want_rc=137 scep_request laterkey "Later Ivan" scep
