@@ -495,6 +495,23 @@ pe_csr_to_pem(const unsigned char *der, size_t len)
 	return pem;
 }
 
+/* Returns: whether @s holds only PrintableString characters (X.680). */
+static bool
+printable(const struct pe_secret *s)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < s->len; i++) {
+		c = s->data[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr(" '()+,-./:=?", c) != NULL) ||
+		    c == '\0')
+			return false;
+	}
+	return true;
+}
+
 /* Zeroises the value of every challengePassword attribute of @req. */
 static void
 challenge_cleanse(X509_REQ *req)
@@ -560,8 +577,12 @@ pe_csr_with_challenge(const unsigned char *csr, size_t csr_len, const struct pe_
 		challenge_cleanse(req);
 		X509_ATTRIBUTE_free(X509_REQ_delete_attr(req, i));
 	}
-	/* MBSTRING_UTF8: a PrintableString where the text allows, else UTF8String */
-	if (X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, MBSTRING_UTF8,
+	/*
+	 * a PrintableString where the text allows (some SCEP servers read no
+	 * other DirectoryString), else a UTF8String of valid UTF-8
+	 */
+	if (X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
+				      printable(challenge) ? V_ASN1_PRINTABLESTRING : MBSTRING_UTF8,
 				      challenge->data, (int)challenge->len) != 1) {
 		rc = ossl_fail(err, PE_E_USAGE, "challenge password");
 		goto out;
