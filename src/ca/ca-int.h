@@ -202,6 +202,15 @@ enum pe_code pe_ca_scep_message_build(const struct pe_ca_scep_ca *ca, unsigned c
 				      unsigned char **der, size_t *len, struct pe_err *err);
 
 /*
+ * The content of a CertPoll (GetCertInitial): IssuerAndSubject ::= SEQUENCE
+ * { issuer Name (the issuing CA's), subject Name (@subject_der, DER) }.
+ * Returns: PE_OK and a newly allocated *der (free()).
+ */
+enum pe_code pe_ca_scep_issuer_and_subject(const struct pe_ca_scep_ca *ca,
+					   const unsigned char *subject_der, size_t subject_len,
+					   unsigned char **der, size_t *len, struct pe_err *err);
+
+/*
  * Reads a CertRep answering the message of @transaction_id sent with @nonce:
  * the content type (when given) is application/x-pki-message, the whole
  * body one PKCS#7 SignedData with one signer, signed by a certificate of @ca

@@ -1460,17 +1460,35 @@ scep_submit(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_s
 	return rc;
 }
 
+enum pe_code
+pe_ca_scep_issuer_and_subject(const struct pe_ca_scep_ca *ca, const unsigned char *subject_der,
+			      size_t subject_len, unsigned char **der, size_t *len,
+			      struct pe_err *err)
+{
+	unsigned char *issuer = NULL;
+	enum pe_code rc;
+	int n;
+
+	n = i2d_X509_NAME(ca->issuer, &issuer);
+	if (n <= 0) {
+		OPENSSL_free(issuer);
+		return oom(err);
+	}
+	rc = der_tlv(0x30, issuer, (size_t)n, subject_der, subject_len, NULL, 0, der, len, err);
+	OPENSSL_free(issuer);
+	return rc;
+}
+
 /* CertPoll (GetCertInitial): IssuerAndSubject of the request, same transaction. */
 static enum pe_code
 scep_poll(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_status *status,
 	  struct pe_err *err)
 {
-	unsigned char *issuer = NULL, *subject = NULL, *ias = NULL;
+	unsigned char *subject = NULL, *ias = NULL;
 	size_t subject_len = 0, ias_len = 0;
 	struct scep *s = NULL;
 	char tid[65];
 	enum pe_code rc;
-	int n;
 
 	rc = prepare(conn, req, &s, tid, err);
 	if (rc != PE_OK)
@@ -1478,18 +1496,12 @@ scep_poll(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_sta
 	/* the transaction the request was sent in (older records: derived again) */
 	if (req->state != NULL && strlen(req->state) < sizeof(tid))
 		snprintf(tid, sizeof(tid), "%s", req->state);
-	n = i2d_X509_NAME(s->ca->issuer, &issuer);
-	if (n <= 0) {
-		OPENSSL_free(issuer);
-		return oom(err);
-	}
 	rc = csr_subject(req, &subject, &subject_len, err);
 	if (rc == PE_OK)
-		rc = der_tlv(0x30, issuer, (size_t)n, subject, subject_len, NULL, 0, &ias, &ias_len,
-			     err);
+		rc = pe_ca_scep_issuer_and_subject(s->ca, subject, subject_len, &ias, &ias_len,
+						   err);
 	if (rc == PE_OK)
 		rc = transact(conn, s, req, "20", tid, ias, ias_len, status, err);
-	OPENSSL_free(issuer);
 	free(subject);
 	free(ias);
 	return rc;

@@ -625,6 +625,48 @@ test_message_build_refuses_ec(void **state)
 	pe_ca_scep_ca_free(ca);
 }
 
+/* CertPoll: IssuerAndSubject names the issuing CA (the RA's issuer) and the request's subject */
+static void
+test_issuer_and_subject(void **state)
+{
+	struct pe_ca_scep_ca *ca = NULL;
+	unsigned char *subject = NULL, *body, *der = NULL;
+	const unsigned char *p, *end;
+	size_t len, der_len = 0;
+	X509_NAME *name;
+	struct pe_err err;
+	long seq_len;
+	int subject_len, tag, cls;
+
+	(void)state;
+	body = bag(ra_cert, ca_cert, &len);
+	assert_int_equal(pe_ca_scep_ca_parse(CT_CARA, body, len, &ca, &err), PE_OK);
+	subject_len = i2d_X509_NAME(X509_get_subject_name(client_self), &subject);
+	assert_true(subject_len > 0);
+	assert_int_equal(pe_ca_scep_issuer_and_subject(ca, subject, (size_t)subject_len, &der,
+						       &der_len, &err),
+			 PE_OK);
+	p = der;
+	assert_int_equal(ASN1_get_object(&p, &seq_len, &tag, &cls, (long)der_len),
+			 V_ASN1_CONSTRUCTED);
+	assert_int_equal(tag, V_ASN1_SEQUENCE);
+	end = p + seq_len;
+	assert_ptr_equal(end, der + der_len);
+	name = d2i_X509_NAME(NULL, &p, end - p);
+	assert_non_null(name);
+	assert_int_equal(X509_NAME_cmp(name, X509_get_subject_name(ca_cert)), 0);
+	X509_NAME_free(name);
+	name = d2i_X509_NAME(NULL, &p, end - p);
+	assert_non_null(name);
+	assert_int_equal(X509_NAME_cmp(name, X509_get_subject_name(client_self)), 0);
+	assert_ptr_equal(p, end);
+	X509_NAME_free(name);
+	free(der);
+	OPENSSL_free(subject);
+	OPENSSL_free(body);
+	pe_ca_scep_ca_free(ca);
+}
+
 /* CertRep */
 
 static void
@@ -926,6 +968,7 @@ main(void)
 		cmocka_unit_test(test_ca_parse_truncated),
 		cmocka_unit_test(test_message_build_verifies),
 		cmocka_unit_test(test_message_build_refuses_ec),
+		cmocka_unit_test(test_issuer_and_subject),
 		cmocka_unit_test(test_certrep_success_aes),
 		cmocka_unit_test(test_certrep_success_des),
 		cmocka_unit_test(test_certrep_success_no_content_type),
