@@ -854,7 +854,7 @@ issued_cert(const ASN1_OCTET_STRING *content, const struct pe_ca_key *key, unsig
 	PKCS7 *env = NULL, *bag = NULL;
 	unsigned char *cek = NULL, *plain = NULL;
 	size_t cek_len = 0, plain_len = 0;
-	struct pe_err first;
+	struct pe_err first, why;
 	STACK_OF(X509) * certs;
 	X509 *found = NULL;
 	enum pe_code rc = PE_OK;
@@ -879,21 +879,23 @@ issued_cert(const ASN1_OCTET_STRING *content, const struct pe_ca_key *key, unsig
 		if (OBJ_obj2nid(ri->key_enc_algor->algorithm) != NID_rsaEncryption ||
 		    ri->enc_key == NULL)
 			continue;
-		rc = key->decrypt(key->decrypt_ctx, ri->enc_key->data, (size_t)ri->enc_key->length,
-				  &cek, &cek_len, i == 0 ? &first : err);
-		if (rc != PE_OK)
+		pe_err_clear(&why);
+		if (key->decrypt(key->decrypt_ctx, ri->enc_key->data, (size_t)ri->enc_key->length,
+				 &cek, &cek_len, &why) != PE_OK) {
 			cek = NULL;
+			if (first.msg[0] == '\0')
+				first = why;
+		}
+	}
+	if (cek == NULL && first.msg[0] != '\0') {
+		/* not for our key, or the token failed: either way, ask again later */
+		*err = first;
+		pe_err_prefix(err, "decrypting the SCEP answer with the request's key");
+		rc = err->code = first.code == PE_E_FAIL ? PE_E_FAIL : PE_E_NET;
+		goto out;
 	}
 	if (cek == NULL) {
-		if (first.msg[0] != '\0') {
-			*err = first;
-			pe_err_prefix(err, "decrypting the SCEP answer with the request's key");
-			rc = first.code == PE_E_FAIL ? PE_E_FAIL : PE_E_NET;
-			err->code = rc;
-		} else {
-			rc = pe_err_set(err, PE_E_NET,
-					GARBAGE ": the CertRep is encrypted to no RSA key");
-		}
+		rc = pe_err_set(err, PE_E_NET, GARBAGE ": the CertRep is encrypted to no RSA key");
 		goto out;
 	}
 	rc = content_decrypt(env->d.enveloped->enc_data, cek, cek_len, &plain, &plain_len, err);
