@@ -11,7 +11,7 @@
 # that path is covered by tests/unit/test-scep.c.
 set -eu
 . "$TEST_LIB/common.sh"
-need scepserver unshare nsenter ip ss pkcs11-tool
+need scepserver unshare nsenter ip ss pkcs11-tool sqlite3
 
 [ "$(id -u)" -eq 0 ] || unshare --net true 2>/dev/null ||
 	skip "no network namespaces here (unshare --net needs root)"
@@ -97,7 +97,11 @@ root_sha256=$(openssl x509 -in "$SCEP_ROOT" -outform DER | openssl dgst -sha256 
 expect_json 0 add-service scep --protocol scep --url "$SCEP_URL" --password-source env:CHALLENGE
 [ "$(json .status)" = ready ] || fail "a SCEP service is $(json .status)"
 [ "$(stat -c %a "$P11ENROLL_HOME/secrets/scep")" = 600 ] || fail "the challenge file is not 0600"
+[ "$(json .login)" = null ] || fail "a SCEP service has a login"
 expect_json 0 add-service wrong --protocol scep --url "$SCEP_URL" --password-source env:WRONG
+expect_json 0 list-services
+[ "$(json '[.services[] | select(.protocol == "scep") | .status] | unique | join(",")')" = ready ] ||
+	fail "list-services: the SCEP services are not ready"
 
 # 2. install-roots: GetCACert, pinned by the fingerprint
 expect_json 0 install-roots --service scep --accept-fingerprint "$root_sha256"
@@ -166,6 +170,9 @@ until [ "$(readlink "/proc/$NS_PID/ns/net")" != "$(readlink /proc/self/ns/net)" 
 	sleep 0.02
 done
 expect_json 7 refresh "$later" --pin-source env:USER_PIN
+expect_json 0 list-services
+[ "$(json '.services[] | select(.name == "scep") | .status')" = unreachable ] ||
+	fail "a stopped SCEP server is not unreachable"
 expect_rc 3 --json show-request "$later"
 [ "$(json .request.status)" = connection-problem ] || fail "an unreachable CA: $(json .request.status)"
 kill "$NS_PID"
