@@ -194,13 +194,13 @@ choose_recipient(struct pe_ca_scep_ca *ca, struct pe_err *err)
 		}
 	}
 	ERR_clear_error();
-	if (ra_enc != NULL || ra != NULL) {
-		ca->encrypt_to = ra_enc != NULL ? ra_enc : ra;
-		ca->issuer = X509_get_issuer_name(ca->encrypt_to);
-	} else if (sk_X509_num(ca->certs) == 1) {
+	if (sk_X509_num(ca->certs) == 1) {
 		/* a lone certificate is the CA's, whatever its extensions say */
 		ca->encrypt_to = sk_X509_value(ca->certs, 0);
 		ca->issuer = X509_get_subject_name(ca->encrypt_to);
+	} else if (ra_enc != NULL || ra != NULL) {
+		ca->encrypt_to = ra_enc != NULL ? ra_enc : ra;
+		ca->issuer = X509_get_issuer_name(ca->encrypt_to);
 	} else if (issuing != NULL) {
 		ca->encrypt_to = issuing;
 		ca->issuer = X509_get_subject_name(issuing);
