@@ -72,21 +72,18 @@ scep_request()
 		--field SNILS=11223344595 --field INN=500100732259 "$@"
 }
 
-# p11enroll inside the server's namespace (the namespace outlives a stopped server: NS_PID)
+# p11enroll inside the server's namespace (the namespace outlives a stopped server: NS_PID),
+# under valgrind for memcheck
 NS_PID=
 pe()
 {
-	if [ -n "$NS_PID" ]; then
-		set -- nsenter --net="/proc/$NS_PID/ns/net" "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
-	else
-		set -- "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
-	fi
+	set -- "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
 	if [ -n "${P11ENROLL_VALGRIND:-}" ]; then
-		valgrind -q --error-exitcode=80 --leak-check=full --errors-for-leak-kinds=definite \
-			--suppressions="$TEST_LIB/valgrind.supp" "$@"
-	else
-		"$@"
+		set -- valgrind -q --error-exitcode=80 --leak-check=full \
+			--errors-for-leak-kinds=definite --suppressions="$TEST_LIB/valgrind.supp" "$@"
 	fi
+	[ -z "$NS_PID" ] || set -- nsenter --net="/proc/$NS_PID/ns/net" "$@"
+	"$@"
 }
 
 scep_start
