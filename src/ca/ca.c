@@ -21,6 +21,7 @@
 static const struct pe_ca_ops *const connectors[] = {
 	&pe_ca_cpca20_ops,
 	&pe_ca_est_ops,
+	&pe_ca_scep_ops,
 };
 
 const struct pe_ca_ops *
@@ -41,7 +42,7 @@ const char *
 pe_ca_protocols(void)
 {
 	/* keep in the order of connectors[] */
-	return "cpca20, est";
+	return "cpca20, est, scep";
 }
 
 void

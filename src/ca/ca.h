@@ -68,6 +68,7 @@ struct pe_ca_conn {
 	const struct pe_secret *password;
 	struct pe_http *http;
 	void *priv;
+	const char *roots_file; /* PEM of the roots trusted for the service, or NULL */
 };
 
 /* A field of the CA's registration form (cpca20 /userattr). */
@@ -175,7 +176,9 @@ void pe_ca_certs_free(unsigned char **certs, size_t *lens, size_t n);
 struct pe_ca_ops {
 	const char *name;    /* the --protocol name */
 	bool needs_key;	     /* submit and poll need pe_ca_req.key */
+	bool needs_rsa;	     /* the key must be RSA (SCEP encrypts its answers to it) */
 	bool login_required; /* add-service needs --login (else a password alone may do) */
+	bool plain_http;     /* the protocol protects its messages itself (SCEP): http:// is fine */
 	/* The CA's chain: DER certificates, newly allocated arrays. */
 	enum pe_code (*roots)(struct pe_ca_conn *conn, unsigned char ***certs, size_t **lens,
 			      size_t *n, struct pe_err *err);
@@ -228,5 +231,6 @@ const char *pe_ca_protocols(void);
 
 extern const struct pe_ca_ops pe_ca_cpca20_ops;
 extern const struct pe_ca_ops pe_ca_est_ops;
+extern const struct pe_ca_ops pe_ca_scep_ops;
 
 #endif /* PE_CA_CA_H */
