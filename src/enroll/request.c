@@ -833,7 +833,8 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	    replace(&req->key_type, pe_key_type_name(spec->key_type), err) != PE_OK ||
 	    replace(&req->token_serial, run.carrier->serial(run.container), err) != PE_OK ||
 	    replace(&req->token_model, run.carrier->model(run.container), err) != PE_OK ||
-	    replace(&req->key_label, spec->key_label, err) != PE_OK) {
+	    replace(&req->key_label, spec->key_label, err) != PE_OK ||
+	    replace(&req->origin, spec->origin, err) != PE_OK) {
 		rc = PE_E_FAIL;
 		goto out;
 	}
