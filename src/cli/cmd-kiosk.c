@@ -47,6 +47,8 @@ on_event(void *data, const struct pe_kiosk_event *ev)
 		printf(": %s", ev->message != NULL ? ev->message : "");
 		if (ev->url != NULL)
 			printf(" at %s", ev->url);
+		if (ev->step == PE_KIOSK_REJECTED && ev->reason != NULL)
+			printf(": %s", ev->reason);
 		printf("\n");
 	}
 	fflush(stdout);

@@ -664,9 +664,8 @@ outcome(struct kiosk *k, struct current *cur, const struct pe_request *req, bool
 	}
 	switch (req->state) {
 	case PE_REQ_REJECTED:
-		say(k, cur, PE_KIOSK_REJECTED, PE_E_CA, req->reason, false,
-		    "the CA rejected the request: %s",
-		    req->reason ? req->reason : "no reason given");
+		say(k, cur, PE_KIOSK_REJECTED, PE_E_CA, req->reason, false, "%s",
+		    "the CA rejected the request");
 		return PE_E_CA;
 	case PE_REQ_FAILED:
 		say(k, cur, PE_KIOSK_FAILED, PE_E_CRYPTO, req->reason, false,
@@ -717,6 +716,7 @@ token_enroll(struct kiosk *k, const struct pe_p11_slot *slot)
 	struct pe_err err;
 	size_t n_roster = 0, n_fields = 0;
 	bool setup, ask, timed_out = false;
+	enum pe_request_state told;
 	double start;
 	enum pe_code rc;
 
@@ -824,14 +824,18 @@ token_enroll(struct kiosk *k, const struct pe_p11_slot *slot)
 
 	/* waiting for the CA, as long as the profile says; the token may go meanwhile */
 	start = now_sec();
+	told = PE_REQ_STATE_MAX;
 	while (!settled(req)) {
-		say(k, &cur,
-		    req->state == PE_REQ_CONNECTION_PROBLEM ? PE_KIOSK_CONNECTION_PROBLEM
-							    : PE_KIOSK_PROCESSING,
-		    PE_OK, req->reason, false, "%s",
-		    req->state == PE_REQ_CONNECTION_PROBLEM
-			    ? "the CA cannot be reached at the moment: trying again"
-			    : "the CA is processing the request: please wait");
+		/* once per state, not once per poll */
+		if (req->state != told)
+			say(k, &cur,
+			    req->state == PE_REQ_CONNECTION_PROBLEM ? PE_KIOSK_CONNECTION_PROBLEM
+								    : PE_KIOSK_PROCESSING,
+			    PE_OK, req->reason, false, "%s",
+			    req->state == PE_REQ_CONNECTION_PROBLEM
+				    ? "the CA cannot be reached at the moment: trying again"
+				    : "the CA is processing the request: please wait");
+		told = req->state;
 		if (now_sec() - start >= (double)profile->ca_wait_sec) {
 			timed_out = true;
 			break;
