@@ -210,7 +210,9 @@ send_status(struct MHD_Connection *conn, struct pe_kiosk_shared *sh)
 		rc = add_str(&b, "reason", sh->reason, &err);
 	if (rc == PE_OK)
 		rc = add_bool(&b, "timed_out", sh->timed_out, &err);
-	if (rc == PE_OK && sh->step == PE_KIOSK_PIN) {
+	if (rc == PE_OK && sh->step == PE_KIOSK_PIN && !sh->pin_wanted)
+		rc = pe_buf_add(&b, ",\"pin\":null", 11, &err);
+	if (rc == PE_OK && sh->step == PE_KIOSK_PIN && sh->pin_wanted) {
 		rc = pe_buf_add(&b, ",\"pin\":{\"new\":", 14, &err);
 		if (rc == PE_OK)
 			rc = pe_buf_add(&b, sh->pin_new ? "true" : "false", sh->pin_new ? 4 : 5,
@@ -222,7 +224,10 @@ send_status(struct MHD_Connection *conn, struct pe_kiosk_shared *sh)
 		if (rc == PE_OK)
 			rc = add_bool(&b, "digits_only", sh->pin_digits_only, &err);
 		if (rc == PE_OK)
-			rc = pe_buf_add(&b, "},\"ask\":[", 9, &err);
+			rc = pe_buf_add(&b, "}", 1, &err);
+	}
+	if (rc == PE_OK && sh->step == PE_KIOSK_PIN) {
+		rc = pe_buf_add(&b, ",\"ask\":[", 8, &err);
 		for (i = 0; rc == PE_OK && i < sh->n_ask; i++) {
 			if (i > 0)
 				rc = pe_buf_add(&b, ",", 1, &err);
@@ -332,6 +337,8 @@ post_take(struct pe_kiosk_shared *sh, char *body, size_t len, char *why, size_t 
 		msg = "no PIN is asked for now";
 		goto out;
 	}
+	if (!sh->pin_wanted)
+		goto fields;
 	if (pin == NULL || pin_len == 0) {
 		msg = "type the PIN";
 		goto out;
@@ -351,6 +358,7 @@ post_take(struct pe_kiosk_shared *sh, char *body, size_t len, char *why, size_t 
 		msg = why;
 		goto out;
 	}
+fields:
 	for (i = 0; i < sh->n_ask; i++) {
 		if (fields[i] == NULL || fields[i][0] == '\0') {
 			snprintf(why, why_size, "fill in %s", sh->ask[i]);
@@ -384,16 +392,30 @@ out:
 	return msg;
 }
 
-/* Only a page this kiosk serves may talk to it: a name other than loopback is refused. */
+/*
+ * Only a page this kiosk serves may talk to it: a Host that is not a loopback
+ * address or "localhost" (DNS rebinding) is refused.
+ */
 static bool
 host_ok(struct MHD_Connection *conn)
 {
 	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	struct in_addr in;
+	char name[64];
+	size_t len;
 
 	if (host == NULL)
 		return false;
-	return strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]", 5) == 0 ||
-	       strcmp(host, "localhost") == 0 || strncmp(host, "localhost:", 10) == 0;
+	if (host[0] == '[')
+		return strncmp(host, "[::1]", 5) == 0 && (host[5] == '\0' || host[5] == ':');
+	len = strcspn(host, ":");
+	if (len >= sizeof(name))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (strcmp(name, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, name, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127;
 }
 
 static enum MHD_Result

@@ -29,6 +29,7 @@ struct pe_kiosk_shared {
 	char status[32];
 	bool timed_out;
 	/* PE_KIOSK_PIN: what the form asks for and the rules the PIN must follow */
+	bool pin_wanted; /* false: pin_source gives it, the form asks for attributes only */
 	bool pin_new;
 	unsigned long pin_min;
 	unsigned long pin_max;

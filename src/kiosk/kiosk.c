@@ -420,45 +420,25 @@ ask_terminal(const char *name, char **out, struct pe_err *err)
  * the rules. Returns: PE_OK and a newly allocated *pin; PE_E_NOTFOUND when
  * the token was removed while waiting; PE_E_PIN.
  */
+/*
+ * The page: the form is shown (the PIN when @want_pin, the attributes to ask
+ * for) and the loop waits for the post, the token to go, or the kiosk to stop.
+ */
 static enum pe_code
-pin_get(struct kiosk *k, const struct current *cur, bool pin_new, bool ask, struct pe_secret **pin,
-	char **answers, struct pe_err *err)
+page_wait(struct kiosk *k, const struct current *cur, bool pin_new, bool want_pin, size_t n_ask,
+	  struct pe_secret **pin, char **answers, struct pe_err *err)
 {
 	const struct pe_station_profile *profile = k->profile;
 	struct pe_kiosk_shared *sh = &k->shared;
 	struct pe_kiosk_event ev;
 	struct timespec until;
-	size_t n_ask = ask ? profile->n_ask : 0, i;
 	enum pe_code rc = PE_OK;
+	size_t i;
 
-	if (n_ask > PE_KIOSK_ASK_MAX)
-		return pe_err_set(err, PE_E_USAGE, "the profile asks for more than %d attributes",
-				  PE_KIOSK_ASK_MAX);
-	if (k->http == NULL || (profile->pin_source != NULL && n_ask == 0)) {
-		for (i = 0; rc == PE_OK && i < n_ask; i++)
-			rc = ask_terminal(profile->ask[i], &answers[i], err);
-		if (rc == PE_OK)
-			rc = pe_secret_read(profile->pin_source, "pin_source",
-					    pin_new ? "new user PIN" : "user PIN", pin_new, pin,
-					    err);
-		if (rc == PE_OK && pin_new) {
-			pthread_mutex_lock(&sh->lock);
-			rc = pe_kiosk_pin_rules(sh, *pin, err);
-			pthread_mutex_unlock(&sh->lock);
-			if (rc != PE_OK) {
-				pe_secret_free(*pin);
-				*pin = NULL;
-			}
-		}
-		if (rc != PE_OK)
-			answers_free(answers, n_ask);
-		return rc;
-	}
-
-	/* the page: the form is shown, the loop waits for the post (or the token to go) */
 	pthread_mutex_lock(&sh->lock);
 	sh->posted = false;
-	sh->ask = ask ? (const char *const *)profile->ask : NULL;
+	sh->pin_wanted = want_pin;
+	sh->ask = n_ask > 0 ? (const char *const *)profile->ask : NULL;
 	sh->n_ask = n_ask;
 	pthread_mutex_unlock(&sh->lock);
 	memset(&ev, 0, sizeof(ev));
@@ -467,9 +447,10 @@ pin_get(struct kiosk *k, const struct current *cur, bool pin_new, bool ask, stru
 	ev.model = cur->model;
 	ev.label = cur->label;
 	ev.resumed = cur->resumed;
-	ev.pin_new = pin_new;
-	ev.message =
-		pin_new ? "choose a PIN for the token and type it twice" : "type the token's PIN";
+	ev.pin_new = want_pin && pin_new;
+	ev.message = !want_pin ? "fill in the form"
+		     : pin_new ? "choose a PIN for the token and type it twice"
+			       : "type the token's PIN";
 	if (cur->req != NULL)
 		ev.request_id = (long long)cur->req->id;
 	report(k, &ev);
@@ -488,24 +469,65 @@ pin_get(struct kiosk *k, const struct current *cur, bool pin_new, bool ask, stru
 				answers[i] = sh->answers[i];
 				sh->answers[i] = NULL;
 			}
-			sh->posted = false;
-			sh->n_ask = 0;
-			sh->ask = NULL;
-			pthread_mutex_unlock(&sh->lock);
-			return PE_OK;
+			break;
 		}
 		pthread_mutex_unlock(&sh->lock);
 		if (stopping)
 			rc = pe_err_set(err, PE_E_PIN, "the kiosk is stopping");
 		else if (!still_there(k, cur->serial))
 			rc = pe_err_set(err, PE_E_NOTFOUND, "the token was removed");
-		if (rc != PE_OK)
+		if (rc != PE_OK) {
+			pthread_mutex_lock(&sh->lock);
 			break;
+		}
 	}
-	pthread_mutex_lock(&sh->lock);
+	sh->posted = false;
+	sh->pin_wanted = false;
 	sh->n_ask = 0;
 	sh->ask = NULL;
 	pthread_mutex_unlock(&sh->lock);
+	return rc;
+}
+
+/*
+ * The PIN (and, with @ask, the profile's subject attributes to ask for) from
+ * pin_source, the page or the terminal. A new PIN is asked twice and follows
+ * the rules. Returns: PE_OK and a newly allocated *pin; PE_E_NOTFOUND when
+ * the token was removed while waiting; PE_E_PIN.
+ */
+static enum pe_code
+pin_get(struct kiosk *k, const struct current *cur, bool pin_new, bool ask, struct pe_secret **pin,
+	char **answers, struct pe_err *err)
+{
+	const struct pe_station_profile *profile = k->profile;
+	struct pe_kiosk_shared *sh = &k->shared;
+	size_t n_ask = ask ? profile->n_ask : 0, i;
+	enum pe_code rc = PE_OK;
+
+	if (n_ask > PE_KIOSK_ASK_MAX)
+		return pe_err_set(err, PE_E_USAGE, "the profile asks for more than %d attributes",
+				  PE_KIOSK_ASK_MAX);
+	*pin = NULL;
+	/* the page asks where a person types: the PIN without pin_source, the attributes */
+	if (k->http != NULL && (profile->pin_source == NULL || n_ask > 0))
+		rc = page_wait(k, cur, pin_new, profile->pin_source == NULL, n_ask, pin, answers,
+			       err);
+	for (i = 0; rc == PE_OK && k->http == NULL && i < n_ask; i++)
+		rc = ask_terminal(profile->ask[i], &answers[i], err);
+	if (rc == PE_OK && *pin == NULL) {
+		rc = pe_secret_read(profile->pin_source, "pin_source",
+				    pin_new ? "new user PIN" : "user PIN", pin_new, pin, err);
+		if (rc == PE_OK && pin_new) {
+			pthread_mutex_lock(&sh->lock);
+			rc = pe_kiosk_pin_rules(sh, *pin, err);
+			pthread_mutex_unlock(&sh->lock);
+		}
+	}
+	if (rc != PE_OK) {
+		pe_secret_free(*pin);
+		*pin = NULL;
+		answers_free(answers, n_ask);
+	}
 	return rc;
 }
 

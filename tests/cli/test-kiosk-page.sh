@@ -66,8 +66,10 @@ kiosk_start "$work/page.json" --http 127.0.0.1:0
 url=$(jq -r 'select(.event == "started") | .url' "$work/kiosk.out")
 case $url in http://127.0.0.1:*/) ;; *) fail "no page URL in the started event: '$url'" ;; esac
 # the page's status is answered for loopback names only
-curl -s -o /dev/null -w '%{http_code}' -H 'Host: attacker.example' "${url}status" |
-	grep -qx 403 || fail "a foreign Host name was answered"
+for host in attacker.example 127.attacker.example; do
+	curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "${url}status" |
+		grep -qx 403 || fail "the Host name $host was answered"
+done
 # the PIN goes in a POST body: a PIN in the URL is not taken
 curl -s -o /dev/null -w '%{http_code}' "${url}pin?pin=$NEW_PIN" | grep -qx 404 ||
 	fail "GET /pin was answered"

@@ -172,3 +172,31 @@ has "$work/out" '.event == "failed" and (.message | test("roster"))' || fail "no
 # the terminal status lines
 expect_rc 2 kiosk --profile "$work/kiosk.json" --once
 expect_out "kiosk: failed [token $g_serial]"
+remove "$g_dir"
+
+# 6. the PIN from pin_source, an attribute asked on the page: the form asks for
+#    the attribute only, refuses it empty, and the request carries it
+sed 's/"subject": {[^}]*}/"subject": { "source": "ask", "ask": ["OU"] }/' "$work/kiosk.json" \
+	>"$work/ask.json"
+new_token h kiosk-h full
+insert "$h_dir"
+kiosk_start "$work/ask.json" --http 127.0.0.1:0 --once
+url=$(jq -r 'select(.event == "started") | .url' "$work/kiosk.out")
+wait_event '.event == "pin"'
+[ "$(event .pin_new)" = false ] || fail "a PIN from pin_source is asked as new"
+curl -s "${url}status" >"$work/status.json"
+[ "$(jq -c '[.step, .pin, .ask]' "$work/status.json")" = '["pin",null,["OU"]]' ] ||
+	{ cat "$work/status.json" >&2; fail "the form does not ask for OU alone"; }
+curl -s -d 'f0=' "${url}pin" | jq -r .message | grep -q "fill in OU" ||
+	fail "an empty attribute was taken"
+[ "$(curl -s -d 'f0=Asked+on+the+page' "${url}pin" | jq .ok)" = true ] ||
+	fail "the form was not taken"
+wait_event '.event == "processing"'
+ca approve-request "$(ca_newest)" >/dev/null
+wait "$KIOSK_PID" || { cat "$work/kiosk.err" >&2; fail "the kiosk --once did not exit 0"; }
+KIOSK_PID=
+has "$work/kiosk.out" ".event == \"installed\" and .token_serial == \"$h_serial\"" ||
+	fail "token h was not installed"
+token_check h kiosk-h
+openssl x509 -in "$work/h.pem" -noout -subject | grep -q "OU *= *Asked on the page" ||
+	fail "the attribute typed on the page is not in the certificate"
