@@ -717,6 +717,14 @@ trouble(struct kiosk *k, struct current *cur, const struct pe_err *why)
 				     : "the token was removed");
 		return PE_E_NOTFOUND;
 	}
+	/* told to stop while waiting for the person: nothing went wrong */
+	if (stopping && why->code == PE_E_PIN)
+		return why->code;
+	if (why->code == PE_E_NET) {
+		say(k, cur, PE_KIOSK_CONNECTION_PROBLEM, PE_E_NET, why->msg, false, "%s",
+		    "the CA cannot be reached: try again later");
+		return why->code;
+	}
 	say(k, cur, PE_KIOSK_FAILED, why->code, why->msg, false, "%s", why->msg);
 	return why->code;
 }

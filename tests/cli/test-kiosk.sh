@@ -200,3 +200,37 @@ has "$work/kiosk.out" ".event == \"installed\" and .token_serial == \"$h_serial\
 token_check h kiosk-h
 openssl x509 -in "$work/h.pem" -noout -subject | grep -q "OU *= *Asked on the page" ||
 	fail "the attribute typed on the page is not in the certificate"
+remove "$h_dir"
+
+# 7. the CA goes away while the kiosk waits: a connection problem, the request
+#    kept; the CA back, the next insertion finishes it
+profile "$work/wait3.json" 3
+new_token i kiosk-i full
+roster i "Kiosk Person I"
+insert "$i_dir"
+kiosk_start "$work/wait3.json" --once
+wait_event ".event == \"processing\" and .token_serial == \"$i_serial\""
+refca_stop "$ca_home"
+set +e
+wait "$KIOSK_PID"
+got=$?
+set -e
+KIOSK_PID=
+[ "$got" -eq 7 ] || { cat "$work/kiosk.err" >&2; fail "a CA gone away: exit $got, not 7"; }
+has "$work/kiosk.out" '.event == "connection-problem" and .status == "connection-problem"' ||
+	fail "no connection-problem event"
+refca_start "$ca_home" --listen "127.0.0.1:$REFCA_PORT"
+ca approve-request "$(ca_newest)" >/dev/null
+expect_rc 0 --json kiosk --profile "$work/wait3.json" --once
+has "$work/out" ".event == \"installed\" and .resumed and .token_serial == \"$i_serial\"" ||
+	fail "the request was not finished after the connection problem"
+token_check i kiosk-i
+# the CA down before anything is recorded: the page's connection problem, nothing made
+remove "$i_dir"
+new_token j kiosk-j full
+roster j "Kiosk Person J"
+insert "$j_dir"
+refca_stop "$ca_home"
+expect_rc 7 --json kiosk --profile "$work/wait3.json" --once
+has "$work/out" '.event == "connection-problem"' || fail "no connection-problem event"
+[ "$(count_objects kiosk-j privkey)" -eq 0 ] || fail "a key was made while the CA was down"
