@@ -58,6 +58,7 @@ try {
 	check(await page.isVisible("#pin2"), "a new PIN is not asked twice");
 	check((await page.textContent("#title")) === "Choose a PIN", "no 'Choose a PIN'");
 	check((await page.textContent("#rules")).includes("digits"), "the PIN rules are not shown");
+	await page.screenshot({ path: `${out}/kiosk-pin.png` });
 	await page.fill("#f0", "Front desk");
 	await page.fill("#pin", pin);
 	await page.fill("#pin2", pin.slice(0, -1) + (pin.endsWith("1") ? "2" : "1"));
@@ -76,6 +77,7 @@ try {
 	await page.click("#submit");
 	await step(page, "processing");
 	check((await page.textContent("#title")) === "Processing", "no 'Processing'");
+	await page.screenshot({ path: `${out}/kiosk-processing.png` });
 	helperRun("approve");
 	await step(page, "installed");
 	check((await page.textContent("#title")) === "Issued and installed",

@@ -79,7 +79,7 @@ KIOSK_NODE_DIR=$node_dir KIOSK_URL=$url KIOSK_HELPER=$work/helper.sh KIOSK_PIN=$
 	node "$TEST_LIB/../browser/kiosk.mjs" >"$work/browser.log" 2>&1 ||
 	{ cat "$work/browser.log" "$work/kiosk.err" >&2; fail "the browser walk failed"; }
 kiosk_stop
-for shot in kiosk-waiting kiosk-installed kiosk-rejected; do
+for shot in kiosk-waiting kiosk-pin kiosk-processing kiosk-installed kiosk-rejected; do
 	[ -s "$work/$shot.png" ] || fail "no screenshot $shot.png"
 done
 # the PIN chosen on the page is the token's user PIN now; the certificate is there
