@@ -34,7 +34,8 @@ struct kiosk {
 	const struct pe_station_profile *profile;
 	struct pe_kiosk_shared shared;
 	struct pe_kiosk_http *http;
-	char *seen[SEEN_MAX]; /* serials handled and not yet removed */
+	char *seen[SEEN_MAX];	   /* serials handled and not yet removed */
+	unsigned missed[SEEN_MAX]; /* looks in a row that did not find it */
 	size_t n_seen;
 	unsigned long tick;
 	bool events_supported;
@@ -306,7 +307,10 @@ slot_with_serial(const struct pe_p11_slot *slots, size_t n, const char *serial)
 	return NULL;
 }
 
-/* Returns: true when the token @serial is still there (a failure to look counts as there). */
+/*
+ * Returns: true when the token @serial is still there (a failure to look
+ * counts as there). Missing is looked at twice: see the main loop.
+ */
 static bool
 still_there(struct kiosk *k, const char *serial)
 {
@@ -314,13 +318,20 @@ still_there(struct kiosk *k, const char *serial)
 	size_t n = 0;
 	struct pe_err err;
 	bool there = true;
+	int tries;
 
-	if (look(k, &slots, &n, &err) != PE_OK) {
-		pe_msg_warn("%s", err.msg);
-		return true;
+	for (tries = 0; tries < 2; tries++) {
+		if (tries > 0 && !nap(20))
+			break;
+		if (look(k, &slots, &n, &err) != PE_OK) {
+			pe_msg_debug("%s", err.msg);
+			return true;
+		}
+		there = slot_with_serial(slots, n, serial) != NULL;
+		pe_p11_slot_list_free(slots, n);
+		if (there)
+			break;
 	}
-	there = slot_with_serial(slots, n, serial) != NULL;
-	pe_p11_slot_list_free(slots, n);
 	return there;
 }
 
@@ -969,14 +980,24 @@ pe_kiosk_run(const struct pe_kiosk_opts *opts, struct pe_err *err)
 			continue;
 		}
 		last_why[0] = '\0';
-		/* forget the tokens taken out: they are new again when they come back */
+		/*
+		 * Forget the tokens taken out: they are new again when they come
+		 * back. Missed twice in a row, since a token directory read while
+		 * another token is moved (SoftHSM) can be missing from one list.
+		 */
 		for (i = 0; i < k->n_seen;) {
 			if (slot_with_serial(slots, n, k->seen[i]) != NULL) {
+				k->missed[i++] = 0;
+				continue;
+			}
+			if (++k->missed[i] < 2) {
 				i++;
 				continue;
 			}
 			free(k->seen[i]);
-			k->seen[i] = k->seen[--k->n_seen];
+			k->n_seen--;
+			k->seen[i] = k->seen[k->n_seen];
+			k->missed[i] = k->missed[k->n_seen];
 			say(k, NULL, PE_KIOSK_WAITING, PE_OK, NULL, false, "insert a token");
 		}
 		for (i = 0; i < n && !stopping; i++) {
@@ -992,6 +1013,7 @@ pe_kiosk_run(const struct pe_kiosk_opts *opts, struct pe_err *err)
 				rc = pe_err_set(err, PE_E_FAIL, "out of memory");
 				goto out;
 			}
+			k->missed[k->n_seen] = 0;
 			k->n_seen++;
 			last = token_enroll(k, &slots[i]);
 			done++;

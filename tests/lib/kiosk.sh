@@ -11,6 +11,30 @@
 # SoftHSM directory of its own and then moved into the kiosk's directory in
 # one rename(), so that the kiosk never sees half a token.
 
+# kiosk_kill: stops a kiosk still running (a failed test), quietly
+kiosk_kill()
+{
+	if [ -n "${KIOSK_PID:-}" ]; then
+		kill -TERM "$KIOSK_PID" 2>/dev/null || true
+		wait "$KIOSK_PID" 2>/dev/null || true
+		KIOSK_PID=
+	fi
+}
+
+# refca_start sets 'trap refca_stop_all EXIT': the kiosk is stopped there too
+refca_stop_all()
+{
+	kiosk_kill
+	for _refca_d in ${refca_dirs:-}; do
+		if [ -s "$_refca_d.spid" ]; then
+			kill -TERM "$(cat "$_refca_d.spid")" 2>/dev/null || true
+			wait "$(cat "$_refca_d.spid")" 2>/dev/null || true
+			rm -f "$_refca_d.spid"
+		fi
+	done
+}
+trap refca_stop_all EXIT
+
 make_tokens
 stage=$work/stage
 sh "$FIXTURES/make-tokens.sh" "$stage"
