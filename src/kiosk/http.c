@@ -418,6 +418,18 @@ host_ok(struct MHD_Connection *conn)
 	return inet_pton(AF_INET, name, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127;
 }
 
+/* A form posted from another page (a browser sends its Origin) is refused. */
+static bool
+origin_ok(struct MHD_Connection *conn)
+{
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+
+	if (origin == NULL)
+		return true;
+	return host != NULL && strncmp(origin, "http://", 7) == 0 && strcmp(origin + 7, host) == 0;
+}
+
 static enum MHD_Result
 answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -461,6 +473,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	}
 	if (strcmp(method, "POST") != 0 || strcmp(url, "/pin") != 0)
 		return send_result(conn, strcmp(url, "/pin") == 0 ? 405 : 404, "not found");
+	if (!origin_ok(conn))
+		return send_result(conn, 403, "the form comes from another page");
 	if (st->too_big)
 		return send_result(conn, 413, "the form is too large");
 	/* room for the terminating NUL the parser writes */

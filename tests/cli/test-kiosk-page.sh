@@ -70,6 +70,9 @@ for host in attacker.example 127.attacker.example; do
 	curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "${url}status" |
 		grep -qx 403 || fail "the Host name $host was answered"
 done
+# a form posted from another page is refused
+curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://attacker.example' -d "pin=$NEW_PIN" \
+	"${url}pin" | grep -qx 403 || fail "a form from another origin was answered"
 # the PIN goes in a POST body: a PIN in the URL is not taken
 curl -s -o /dev/null -w '%{http_code}' "${url}pin?pin=$NEW_PIN" | grep -qx 404 ||
 	fail "GET /pin was answered"
