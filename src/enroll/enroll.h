@@ -67,6 +67,7 @@ struct pe_enroll_spec {
 	const char *key_label;		   /* NULL: "p11enroll-<request id>" */
 	const struct pe_csr_field *fields; /* subject attributes given by the user */
 	size_t n_fields;
+	const char *origin; /* recorded with the request: NULL (command line), "batch:...", ... */
 };
 
 /*

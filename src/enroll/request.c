@@ -383,6 +383,8 @@ save(struct run *run, struct pe_request *req, enum pe_request_state state, struc
 
 	req->state = state;
 	rc = pe_store_request_update(run->env->store, req, err);
+	if (rc == PE_OK)
+		rc = pe_store_audit_append(run->env->store, req, err);
 	if (rc != PE_OK)
 		return rc;
 	pe_msg_debug("request %lld: %s", (long long)req->id, pe_request_state_name(state));
@@ -949,11 +951,14 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	    replace(&req->key_type, pe_key_type_name(spec->key_type), err) != PE_OK ||
 	    replace(&req->token_serial, run.carrier->serial(run.container), err) != PE_OK ||
 	    replace(&req->token_model, run.carrier->model(run.container), err) != PE_OK ||
-	    replace(&req->key_label, spec->key_label, err) != PE_OK) {
+	    replace(&req->key_label, spec->key_label, err) != PE_OK ||
+	    replace(&req->origin, spec->origin, err) != PE_OK) {
 		rc = PE_E_FAIL;
 		goto out;
 	}
 	rc = pe_store_request_add(env->store, req, err);
+	if (rc == PE_OK)
+		rc = pe_store_audit_append(env->store, req, err);
 	if (rc != PE_OK)
 		goto out;
 	if (req->key_label == NULL) {

@@ -279,3 +279,65 @@ pe_p11_ctx_free(struct pe_p11_ctx *ctx)
 	free(ctx->direct_path);
 	free(ctx);
 }
+
+enum pe_code
+pe_p11_reload(struct pe_p11_ctx *ctx, struct pe_err *err)
+{
+	CK_RV rv;
+
+	pe_return_val_if_fail(ctx != NULL, PE_E_FAIL);
+	if (ctx->borrowed)
+		return PE_OK; /* a test's function list: its owner initialises it */
+	if (ctx->direct != NULL) {
+		p11_kit_module_finalize(ctx->direct);
+		rv = p11_kit_module_initialize(ctx->direct);
+		if (rv != CKR_OK) {
+			pe_p11_err(err, "C_Initialize", rv);
+			pe_err_prefix(err, "module '%s'", ctx->direct_path);
+			return err->code;
+		}
+		return PE_OK;
+	}
+	if (ctx->registered != NULL) {
+		p11_kit_modules_finalize(ctx->registered);
+		rv = p11_kit_modules_initialize(ctx->registered, NULL);
+		if (rv != CKR_OK) {
+			pe_p11_err(err, "C_Initialize", rv);
+			pe_err_prefix(err, "the p11-kit registered modules");
+			return err->code;
+		}
+	}
+	return PE_OK;
+}
+
+enum pe_code
+pe_p11_slot_events(struct pe_p11_ctx *ctx, bool *changed, bool *supported, struct pe_err *err)
+{
+	CK_SLOT_ID slot;
+	size_t i;
+	CK_RV rv;
+	int n;
+
+	*changed = false;
+	*supported = true;
+	for (i = 0; i < ctx->n_mods; i++) {
+		/* drain what is queued: a module reports one slot per call */
+		for (n = 0; n < 64; n++) {
+			rv = ctx->mods[i].fn->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL);
+			if (rv == CKR_OK) {
+				*changed = true;
+				continue;
+			}
+			if (rv == CKR_NO_EVENT)
+				break;
+			if (rv == CKR_FUNCTION_NOT_SUPPORTED) {
+				*supported = false;
+				break;
+			}
+			pe_p11_err(err, "C_WaitForSlotEvent", rv);
+			pe_err_prefix(err, "module '%s'", ctx->mods[i].name);
+			return err->code;
+		}
+	}
+	return PE_OK;
+}

@@ -75,6 +75,25 @@ enum pe_code pe_p11_ctx_new(const char *module_path, struct pe_p11_ctx **out, st
 /* Finalizes every module; every token and key opened from @ctx must be freed first. */
 void pe_p11_ctx_free(struct pe_p11_ctx *ctx);
 
+/*
+ * Finalizes and initialises every module again, so that it looks at its
+ * slots afresh: SoftHSM only sees a token another process made after
+ * C_Finalize and C_Initialize. Every token and key opened from @ctx must be
+ * freed first (no session survives C_Finalize).
+ * Returns: PE_OK; PE_E_P11 when a module cannot be initialised again.
+ */
+enum pe_code pe_p11_reload(struct pe_p11_ctx *ctx, struct pe_err *err);
+
+/*
+ * Asks every module, without blocking, whether a slot changed since the last
+ * call (C_WaitForSlotEvent with CKF_DONT_BLOCK). *supported is false when a
+ * module does not report slot events (SoftHSM: CKR_FUNCTION_NOT_SUPPORTED);
+ * then only pe_p11_reload() and a new slot list see what changed.
+ * Returns: PE_OK with *changed and *supported set; PE_E_P11.
+ */
+enum pe_code pe_p11_slot_events(struct pe_p11_ctx *ctx, bool *changed, bool *supported,
+				struct pe_err *err);
+
 /* slot.c */
 
 /*
