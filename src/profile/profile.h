@@ -166,4 +166,27 @@ enum pe_code pe_station_roster_lookup(const struct pe_station_profile *profile, 
 				      struct pe_err *err);
 void pe_station_fields_free(struct pe_station_field *fields, size_t n);
 
+/*
+ * csv.c: CSV as RFC 4180 writes it (quotes, "" inside quotes, line breaks
+ * inside quotes, CRLF or LF, a UTF-8 byte order mark skipped, blank lines
+ * skipped). Row 0 is the header; every row has as many fields as it.
+ */
+struct pe_csv;
+
+/*
+ * Parses @len bytes of @text; @name (the file) names it in messages.
+ * Returns: PE_OK and a newly allocated *out (pe_csv_free()); PE_E_USAGE naming
+ * the line for malformed text or a row with another number of fields.
+ */
+enum pe_code pe_csv_parse(const char *text, size_t len, const char *name, struct pe_csv **out,
+			  struct pe_err *err);
+void pe_csv_free(struct pe_csv *csv);
+/* Returns: the number of rows, the header included. */
+size_t pe_csv_rows(const struct pe_csv *csv);
+size_t pe_csv_cols(const struct pe_csv *csv);
+/* Returns: the field (borrowed, NUL-terminated), NULL outside the table. */
+const char *pe_csv_cell(const struct pe_csv *csv, size_t row, size_t col);
+/* Returns: the line of the file on which @row starts (1-based). */
+size_t pe_csv_line(const struct pe_csv *csv, size_t row);
+
 #endif /* PE_PROFILE_PROFILE_H */
