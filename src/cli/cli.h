@@ -139,5 +139,6 @@ extern const struct pe_command pe_cmd_list_requests_entry;
 extern const struct pe_command pe_cmd_show_request_entry;
 extern const struct pe_command pe_cmd_refresh_entry;
 extern const struct pe_command pe_cmd_list_certs_entry;
+extern const struct pe_command pe_cmd_audit_verify_entry;
 
 #endif /* PE_CLI_CLI_H */

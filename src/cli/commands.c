@@ -28,7 +28,8 @@ static const struct pe_command *const commands[] = {
 	&pe_cmd_show_request_entry,
 	&pe_cmd_refresh_entry,
 	&pe_cmd_list_certs_entry,
-	NULL,
+	&pe_cmd_audit_verify_entry,
+	NULL, /* one command a line: clang-format would fill the lines */
 };
 
 #define OPTS_MAX 32

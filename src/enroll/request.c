@@ -314,6 +314,8 @@ save(struct run *run, struct pe_request *req, enum pe_request_state state, struc
 
 	req->state = state;
 	rc = pe_store_request_update(run->env->store, req, err);
+	if (rc == PE_OK)
+		rc = pe_store_audit_append(run->env->store, req, err);
 	if (rc != PE_OK)
 		return rc;
 	pe_msg_debug("request %lld: %s", (long long)req->id, pe_request_state_name(state));
@@ -836,6 +838,8 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		goto out;
 	}
 	rc = pe_store_request_add(env->store, req, err);
+	if (rc == PE_OK)
+		rc = pe_store_audit_append(env->store, req, err);
 	if (rc != PE_OK)
 		goto out;
 	if (req->key_label == NULL) {

@@ -175,6 +175,43 @@ void pe_request_list_free(struct pe_request **list, size_t n);
 enum pe_code pe_store_request_update(struct pe_store *store, struct pe_request *req,
 				     struct pe_err *err);
 
+/*
+ * The audit log: "<home>/audit.log", mode 0600, one JSON object per line for
+ * every state a request is committed in (time, operator, request, service,
+ * template, token serial and model, certificate serial and SHA-256, state,
+ * result, reason). Each line begins with "prev", the hash of the line before
+ * (of a fixed genesis text for the first), and ends with "hash", the SHA-256
+ * of its own text up to that key. No secret is ever written to it.
+ */
+
+/* Returns: newly allocated "<home>/audit.log" (free()); NULL on OOM. */
+char *pe_store_audit_path(const struct pe_store *store);
+
+/*
+ * Appends the line for @req in its current state: under an exclusive flock(),
+ * with O_APPEND, one write(), then fsync(); safe between processes and threads.
+ * Returns: PE_OK; PE_E_STORE when the log cannot be written.
+ */
+enum pe_code pe_store_audit_append(struct pe_store *store, const struct pe_request *req,
+				   struct pe_err *err);
+
+struct pe_audit_check {
+	size_t lines;	    /* lines read, up to and including the first broken one */
+	size_t broken_line; /* the first broken line (1-based); 0 when the chain is intact */
+	char reason[256];   /* why it is broken */
+	char last_hash[65]; /* the hash of the last good line (the genesis hash if none) */
+};
+
+/*
+ * Checks the chain of the audit log at @path (under a shared flock()) and
+ * names the first line whose own hash or link to the line before is wrong.
+ * Removing lines at the end cannot be seen from the file alone.
+ * Returns: PE_OK and *out filled (broken or not); PE_E_NOTFOUND when there is
+ * no log; PE_E_STORE when it cannot be read.
+ */
+enum pe_code pe_store_audit_verify(const char *path, struct pe_audit_check *out,
+				   struct pe_err *err);
+
 /* The personal certificate index */
 
 struct pe_cert_entry {

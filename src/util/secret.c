@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "util.h"
 
@@ -61,6 +62,25 @@ pe_secret_equal(const struct pe_secret *a, const struct pe_secret *b)
 	if (a->len != b->len)
 		return false;
 	return CRYPTO_memcmp(a->data, b->data, a->len) == 0;
+}
+
+bool
+pe_sha256_hex(const void *data, size_t len, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int md_len = 0;
+	size_t i;
+
+	hex[0] = '\0';
+	if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != sizeof(md))
+		return false;
+	for (i = 0; i < sizeof(md); i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	hex[64] = '\0';
+	return true;
 }
 
 enum pe_code

@@ -114,6 +114,12 @@ enum pe_code pe_secret_source_parse(const char *spec, struct pe_secret_source *o
 enum pe_code pe_secret_read(const char *source, const char *option, const char *prompt,
 			    bool confirm, struct pe_secret **out, struct pe_err *err);
 
+/*
+ * Writes the SHA-256 of @data as 64 lowercase hex digits and a NUL into @hex.
+ * Returns: false when the digest could not be computed (@hex is then "").
+ */
+bool pe_sha256_hex(const void *data, size_t len, char hex[65]);
+
 /* buf.c: a growing byte buffer with a hard cap (curl dynbuf) */
 struct pe_buf {
 	unsigned char *data;
