@@ -236,6 +236,7 @@ roster_read(const char *path, struct pe_csv **out, long *serial_col, struct pe_e
 	rc = pe_file_read(path, ROSTER_FILE_MAX, &text, &len, err);
 	if (rc != PE_OK) {
 		pe_err_prefix(err, "roster");
+		err->code = PE_E_USAGE;
 		return PE_E_USAGE;
 	}
 	rc = pe_csv_parse(text, len, path, &csv, err);
@@ -495,6 +496,7 @@ pe_station_profile_load(const char *path, struct pe_station_profile **out, struc
 	rc = pe_file_read(path, STATION_FILE_MAX, &text, &len, err);
 	if (rc != PE_OK) {
 		pe_err_prefix(err, "station profile");
+		err->code = PE_E_USAGE; /* a missing profile is a configuration error */
 		return PE_E_USAGE;
 	}
 	root = cJSON_ParseWithLength(text, len);

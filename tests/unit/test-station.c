@@ -169,6 +169,7 @@ test_pe_station_profile_load_missing(void **state)
 	assert_int_equal(pe_station_profile_load("/nonexistent/station.json", &p, &err),
 			 PE_E_USAGE);
 	assert_non_null(strstr(err.msg, "/nonexistent/station.json"));
+	assert_int_equal(err.code, PE_E_USAGE);
 	expect_usage("{\"template\": \"1.2.3\", \"owner_type\": \"individual\"}",
 		     "has no \"service\"");
 	expect_usage("{\"service\": \"ca\", \"owner_type\": \"individual\"}",
