@@ -2,8 +2,9 @@
 /*
  * The audit log: "<home>/audit.log" (0600), one JSON line per request state,
  * chained by SHA-256 so that an edited, removed or inserted line shows. Lines
- * are appended under flock() with O_APPEND, one write() each, then fsync(),
- * so processes and threads that share the state directory never interleave.
+ * are appended under flock() with O_APPEND, one write() each, then fsync()
+ * (after the lock), so processes and threads that share the state directory
+ * never interleave.
  */
 #include "config.h"
 
@@ -162,15 +163,21 @@ last_hash(int fd, const char *path, char prev[65], struct pe_err *err)
 	return PE_OK;
 }
 
+/*
+ * One write() per line: with O_APPEND no other writer lands inside it. Then
+ * the lock goes and fsync() follows: the chain needs the lock only from
+ * reading the last hash to writing the line, and writers that overlap share
+ * their fsync() instead of queueing for one each.
+ */
 static enum pe_code
 write_line(int fd, const char *path, const unsigned char *data, size_t len, struct pe_err *err)
 {
 	ssize_t n;
 
-	/* one write() per line: with O_APPEND no other writer lands inside it */
 	do {
 		n = write(fd, data, len);
 	} while (n < 0 && errno == EINTR);
+	flock(fd, LOCK_UN);
 	if (n < 0)
 		return pe_err_set(err, PE_E_STORE, "writing '%s': %s", path, strerror(errno));
 	if ((size_t)n != len)
