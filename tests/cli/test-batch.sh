@@ -6,8 +6,9 @@
 # certificate on its own token (next to its key, for that key, with the row's
 # subject, chaining to the CA); a row with a wrong INN fails alone; the
 # --json events parse; a re-run makes no new request and no new key; a serial
-# column names tokens, and a serial that is not present fails alone; the
-# audit log of it all is whole.
+# column names tokens, and a serial that is not present fails alone; a
+# batch killed mid-way is continued by a re-run; the audit log of it all is
+# whole.
 set -eu
 . "$TEST_LIB/common.sh"
 
@@ -171,10 +172,36 @@ expect_err "Shoe size"
 expect_json 2 batch "$work/people.csv" --profile "$work/none.json"
 expect_json 2 batch --profile "$work/profile.json"
 
+# 6. killed mid-way (after a request is submitted), then run again: the rows
+# under way are continued on their tokens, no second request, no second key
+make_tokens k1 k2
+printf '%s\n' CN,SN,GN,INN,SNILS "Orlov Ivan,Orlov,Ivan,526018159021,83016613165" \
+	"Belova Anna,Belova,Anna,860913909999,60308246248" >"$work/killed.csv"
+expect_json 0 list-requests
+before=$(json '.requests | length')
+set +e
+P11ENROLL_TEST_KILL_AFTER=submitted pe batch "$work/killed.csv" --profile "$work/profile.json" \
+	--workers 2 >"$work/out" 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" -eq 137 ] || { cat "$work/err" >&2; fail "the killed batch exited $rc, not 137 (SIGKILL)"; }
+expect_json 0 list-requests
+json '.requests[].state' | grep -qx submitted || fail "no request was left submitted"
+expect_rc 0 --json batch "$work/killed.csv" --profile "$work/profile.json" --workers 2
+tail -n 1 "$work/out" | jq -e '.installed + .skipped == 2 and .failed == 0 and .installed >= 1' \
+	>/dev/null || { tail -n 1 "$work/out" >&2; fail "the re-run did not finish both rows"; }
+expect_json 0 list-requests
+[ "$(json '.requests | length')" -eq $((before + 2)) ] ||
+	fail "the rows killed mid-way got new requests on the re-run"
+for label in k1 k2; do
+	[ "$(count_objects "$label" privkey)" -eq 1 ] || fail "token $label has not one key"
+	[ "$(count_objects "$label" cert)" -eq 1 ] || fail "token $label has not one certificate"
+done
+
 # the audit log holds every state of every row, chained, without the PIN
 expect_json 0 audit-verify
 [ "$(jq -r 'select(.state == "acknowledged") | .request_id' "$P11ENROLL_HOME/audit.log" |
-	wc -l)" -eq 5 ] || fail "the audit log does not hold five acknowledged requests"
-jq -se 'map(select(.state == "new")) | length == 5 and all(.origin | startswith("batch:"))' \
+	wc -l)" -eq 7 ] || fail "the audit log does not hold seven acknowledged requests"
+jq -se 'map(select(.state == "new")) | length == 7 and all(.origin | startswith("batch:"))' \
 	"$P11ENROLL_HOME/audit.log" >/dev/null || fail "the audit log lacks the batch origins"
 ! grep -qF -- "$USER_PIN" "$P11ENROLL_HOME/audit.log" || fail "the PIN is in the audit log"
