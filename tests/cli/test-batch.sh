@@ -7,8 +7,8 @@
 # subject, chaining to the CA); a row with a wrong INN fails alone; the
 # --json events parse; a re-run makes no new request and no new key; a serial
 # column names tokens, and a serial that is not present fails alone; a
-# batch killed mid-way is continued by a re-run; the audit log of it all is
-# whole.
+# batch killed mid-way is continued by a re-run; a new token is set up with
+# the profile's PIN sources; the audit log of it all is whole.
 set -eu
 . "$TEST_LIB/common.sh"
 
@@ -198,10 +198,27 @@ for label in k1 k2; do
 	[ "$(count_objects "$label" cert)" -eq 1 ] || fail "token $label has not one certificate"
 done
 
+# 7. init_token: the empty slot SoftHSM offers is set up (label, SO PIN, user
+# PIN from the profile's sources) and enrolled
+so_file=$(secret_file so-pin "$SO_PIN")
+jq --arg so "file:$so_file" '. + {"init_token": true, "so_pin_source": $so,
+	"token_label": "batch-new"}' "$work/profile.json" >"$work/init.json"
+printf '%s\n' CN,SN,GN,INN,SNILS "Zaitseva Vera,Zaitseva,Vera,465632122354,30792440269" \
+	>"$work/new.csv"
+expect_rc 0 --json batch "$work/new.csv" --profile "$work/init.json"
+tail -n 1 "$work/out" | jq -e '.installed == 1' >/dev/null ||
+	{ tail -n 1 "$work/out" >&2; fail "the new token was not enrolled"; }
+check_token batch-new "Zaitseva Vera"
+# the SO PIN is the one of so_pin_source: it sets the user PIN (to the same)
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label batch-new --login --login-type so \
+	--so-pin "$SO_PIN" --init-pin --new-pin "$USER_PIN" >"$work/so.out" 2>&1 ||
+	{ cat "$work/so.out" >&2; fail "the new token does not take the SO PIN of so_pin_source"; }
+
 # the audit log holds every state of every row, chained, without the PIN
 expect_json 0 audit-verify
 [ "$(jq -r 'select(.state == "acknowledged") | .request_id' "$P11ENROLL_HOME/audit.log" |
-	wc -l)" -eq 7 ] || fail "the audit log does not hold seven acknowledged requests"
-jq -se 'map(select(.state == "new")) | length == 7 and all(.origin | startswith("batch:"))' \
+	wc -l)" -eq 8 ] || fail "the audit log does not hold eight acknowledged requests"
+jq -se 'map(select(.state == "new")) | length == 8 and all(.origin | startswith("batch:"))' \
 	"$P11ENROLL_HOME/audit.log" >/dev/null || fail "the audit log lacks the batch origins"
 ! grep -qF -- "$USER_PIN" "$P11ENROLL_HOME/audit.log" || fail "the PIN is in the audit log"
+! grep -qF -- "$SO_PIN" "$P11ENROLL_HOME/audit.log" || fail "the SO PIN is in the audit log"
