@@ -131,6 +131,22 @@ root=$tmp/ca/ca-cert.pem
 	done
 } > "$tmp/people.csv"
 
+# children_cpu FILE: the CPU seconds (user + system) of this shell's finished
+# children, from `times` written to FILE by this shell itself (not a subshell)
+children_cpu()
+{
+	awk 'NR == 2 {
+		s = 0
+		for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+		printf "%.3f\n", s }' "$1"
+}
+
+# ca_cpu: the CPU time the CA process has used, in clock ticks (user + system)
+ca_cpu()
+{
+	awk '{ print $14 + $15 }' "/proc/$ca_pid/stat"
+}
+
 # run_batch WORKERS: one batch run on fresh tokens and a fresh store; its wall
 # ms added to $tmp/batch-WORKERS.ms
 run_batch()
@@ -150,11 +166,20 @@ run_batch()
 { "service": "bench", "template": "1.2.643.2.2.46.0.8", "owner_type": "employee",
   "key_type": "ec-p256", "pin_source": "file:$tmp/pin", "fields": { "O": "Example LLC" } }
 EOF
+	c0=$(ca_cpu)
+	times >"$tmp/times0"
 	t0=$(now)
 	"$p11enroll" --module "$module" --json batch "$tmp/people.csv" --profile "$tmp/profile.json" \
 		--workers "$1" >"$tmp/$v.jsonl" 2>"$tmp/$v.log" ||
 		{ tail -n 5 "$tmp/$v.log" >&2; die "batch --workers $1 failed"; }
 	t1=$(now)
+	c1=$(ca_cpu)
+	times >"$tmp/times1"
+	u0=$(children_cpu "$tmp/times0")
+	u1=$(children_cpu "$tmp/times1")
+	echo "$u0 $u1" | awk -v n="$n" '{ printf "%.1f\n", ($2 - $1) * 1000 / n }' >> "$tmp/$v.cpu"
+	echo "$c0 $c1" | awk -v n="$n" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "%.1f\n", ($2 - $1) * 1000 / hz / n }' >> "$tmp/$v.ca"
 	tail -n 1 "$tmp/$v.jsonl" | jq -e --argjson n "$n" '.installed == $n' >/dev/null ||
 		die "batch --workers $1 did not install $n certificates"
 	echo "$t0 $t1" | awk '{ printf "%.3f\n", ($2 - $1) / 1e6 }' >> "$tmp/$v.ms"
@@ -246,8 +271,8 @@ run_pipeline()
 median()	# FILE
 {
 	sort -n "$1" | awk '{ v[NR] = $1 }
-		END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2];
-		      else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		END { if (NR % 2) printf "%.1f", v[(NR + 1) / 2];
+		      else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 load=$(cut -d ' ' -f 1-3 /proc/loadavg)
@@ -257,6 +282,10 @@ pipeline_setup
 : > "$tmp/batch-2.ms"
 : > "$tmp/batch-1.rows"
 : > "$tmp/batch-2.rows"
+: > "$tmp/batch-1.ca"
+: > "$tmp/batch-2.ca"
+: > "$tmp/batch-1.cpu"
+: > "$tmp/batch-2.cpu"
 : > "$tmp/pipe.ms"
 round=1
 while [ "$round" -le "$rounds" ]; do
@@ -302,5 +331,8 @@ Each round, in ms: 1 worker $(tr '\n' ' ' <"$tmp/batch-1.ms" | awk '{ for (i = 1
                   2 workers $(tr '\n' ' ' <"$tmp/batch-2.ms" | awk '{ for (i = 1; i <= NF; i++) printf "%.0f ", $i }')
                   pipeline  $(tr '\n' ' ' <"$tmp/pipe.ms" | awk '{ for (i = 1; i <= NF; i++) printf "%.0f ", $i }')
 (batch's own count of its rows, without the process start, module load and
-planning, median: $(median "$tmp/batch-1.rows") s with 1 worker, $(median "$tmp/batch-2.rows") s with 2.) Run time: $elapsed s.
+planning, median: $(median "$tmp/batch-1.rows") s with 1 worker, $(median "$tmp/batch-2.rows") s with 2.)
+CPU per token, median: p11enroll (with SoftHSM in it) $(median "$tmp/batch-1.cpu") ms with 1 worker,
+$(median "$tmp/batch-2.cpu") ms with 2; the CA (one thread, libmicrohttpd's polling thread)
+$(median "$tmp/batch-1.ca") ms with 1 worker, $(median "$tmp/batch-2.ca") ms with 2. Run time: $elapsed s.
 EOF
