@@ -20,6 +20,8 @@
 
 static const struct pe_ca_ops *const connectors[] = {
 	&pe_ca_cpca20_ops,
+	&pe_ca_est_ops,
+	&pe_ca_scep_ops,
 };
 
 const struct pe_ca_ops *
@@ -40,7 +42,7 @@ const char *
 pe_ca_protocols(void)
 {
 	/* keep in the order of connectors[] */
-	return "cpca20";
+	return "cpca20, est, scep";
 }
 
 void
@@ -115,9 +117,9 @@ pe_ca_status_cleanup(struct pe_ca_status *status)
 	free(status->id);
 	free(status->raw);
 	free(status->reason);
-	status->id = NULL;
-	status->raw = NULL;
-	status->reason = NULL;
+	free(status->state);
+	free(status->cert);
+	memset(status, 0, sizeof(*status));
 }
 
 void

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "csr/csr.h"
 #include "util/util.h"
 
 /* http.c */
@@ -53,13 +54,21 @@ enum pe_code pe_http_request(struct pe_http *http, const char *method, const cha
 			     const char *content_type, const void *body, size_t body_len,
 			     struct pe_http_response *res, struct pe_err *err);
 void pe_http_response_cleanup(struct pe_http_response *res);
+/* Returns: the last answer's Retry-After in seconds (an HTTP-date from now; at most a day), or 0. */
+long pe_http_retry_after(const struct pe_http *http);
 
-/* The connection a connector works on: borrowed settings and the HTTP client. */
+/*
+ * The connection a connector works on: borrowed settings and the HTTP client.
+ * @priv is the connector's own for the life of the connection (a protocol
+ * context kept between calls); the ops' release() frees it.
+ */
 struct pe_ca_conn {
 	const char *url;   /* the service URL, as the user gave it */
 	const char *login; /* NULL when not logged in */
 	const struct pe_secret *password;
 	struct pe_http *http;
+	void *priv;
+	const char *roots_file; /* PEM of the roots trusted for the service, or NULL */
 };
 
 /* A field of the CA's registration form (cpca20 /userattr). */
@@ -118,14 +127,58 @@ struct pe_ca_status {
 	char *id;     /* the CA's request id */
 	char *raw;    /* the CA's own status (a letter for cpca20) */
 	char *reason; /* for a rejection, or NULL */
+	char *state;  /* what the connector wants kept for the next call, or NULL: unchanged */
+	unsigned char *cert; /* the issued certificate (DER) when the answer carried it, or NULL */
+	size_t cert_len;
+	long retry_after; /* seconds the CA asked us to wait, or 0 */
+};
+
+/*
+ * The request's key, for protocols that use it beyond the CSR (SCEP signs its
+ * messages with it and gets the certificate back encrypted to it). Borrowed.
+ */
+struct pe_ca_key {
+	struct pe_csr_signer signer; /* signs with the key; signer.spki is its public key */
+	/* RSA PKCS#1 v1.5 decryption with the key; NULL when the carrier cannot. */
+	enum pe_code (*decrypt)(void *ctx, const unsigned char *in, size_t len, unsigned char **out,
+				size_t *out_len, struct pe_err *err);
+	void *decrypt_ctx;
+};
+
+/* One request, as a connector sees it: borrowed from the request record. */
+struct pe_ca_req {
+	const unsigned char *csr; /* DER PKCS#10 */
+	size_t csr_len;
+	const char *template_oid;    /* the template (certificate profile) asked for, or NULL */
+	const char *id;		     /* the CA's request id, once submitted */
+	const char *state;	     /* what the connector kept (pe_ca_status.state), or NULL */
+	const struct pe_ca_key *key; /* only for connectors with needs_key, else NULL */
+	const unsigned char *cert;   /* ack(): the installed certificate, DER */
+	size_t cert_len;
+	/*
+	 * The key already holds a certificate from this service and the request
+	 * renews it (same subject): protocols with a renewal call use it (EST
+	 * /simplereenroll); the others ignore it.
+	 */
+	bool renewal;
 };
 void pe_ca_status_cleanup(struct pe_ca_status *status);
 
 /* Frees what roots() returns: @n certificates, then both arrays. NULL arrays are a no-op. */
 void pe_ca_certs_free(unsigned char **certs, size_t *lens, size_t n);
 
+/*
+ * A connector. roots, login_status, submit and poll are always there; an op
+ * the protocol does not have is NULL (form, enroll_user, profile, templates;
+ * fetch when every answer carries the certificate; ack when the protocol has
+ * no confirmation; release when the connector keeps no @priv).
+ */
 struct pe_ca_ops {
-	const char *name; /* the --protocol name */
+	const char *name;    /* the --protocol name */
+	bool needs_key;	     /* submit and poll need pe_ca_req.key */
+	bool needs_rsa;	     /* the key must be RSA (SCEP encrypts its answers to it) */
+	bool login_required; /* add-service needs --login (else a password alone may do) */
+	bool plain_http;     /* the protocol protects its messages itself (SCEP): http:// is fine */
 	/* The CA's chain: DER certificates, newly allocated arrays. */
 	enum pe_code (*roots)(struct pe_ca_conn *conn, unsigned char ***certs, size_t **lens,
 			      size_t *n, struct pe_err *err);
@@ -147,20 +200,28 @@ struct pe_ca_ops {
 				struct pe_err *err);
 	enum pe_code (*templates)(struct pe_ca_conn *conn, struct pe_ca_template **out, size_t *n,
 				  struct pe_err *err);
-	/* Sends a DER PKCS#10 request: PE_OK with status->id set (and raw), else PE_E_*. */
-	enum pe_code (*submit)(struct pe_ca_conn *conn, const unsigned char *csr, size_t len,
+	/*
+	 * Sends req->csr: PE_OK with status->id set (and raw; the certificate too
+	 * when the CA issued at once), PE_E_PENDING with status->id when the CA
+	 * holds it, PE_E_CA when it refused at once, else PE_E_NET / PE_E_USAGE.
+	 */
+	enum pe_code (*submit)(struct pe_ca_conn *conn, const struct pe_ca_req *req,
 			       struct pe_ca_status *status, struct pe_err *err);
 	/*
-	 * Asks for the state of request @id: PE_OK when issued, PE_E_PENDING while
-	 * the CA works, PE_E_CA when rejected (status->reason), PE_E_NET.
+	 * Asks for the state of request req->id: PE_OK when issued (the
+	 * certificate in status->cert, or from fetch()), PE_E_PENDING while the CA
+	 * works, PE_E_CA when rejected (status->reason), PE_E_NET.
 	 */
-	enum pe_code (*poll)(struct pe_ca_conn *conn, const char *id, struct pe_ca_status *status,
-			     struct pe_err *err);
+	enum pe_code (*poll)(struct pe_ca_conn *conn, const struct pe_ca_req *req,
+			     struct pe_ca_status *status, struct pe_err *err);
 	/* Downloads the issued certificate, DER. */
-	enum pe_code (*fetch)(struct pe_ca_conn *conn, const char *id, unsigned char **der,
-			      size_t *len, struct pe_err *err);
-	/* Tells the CA the certificate is installed. */
-	enum pe_code (*ack)(struct pe_ca_conn *conn, const char *id, struct pe_err *err);
+	enum pe_code (*fetch)(struct pe_ca_conn *conn, const struct pe_ca_req *req,
+			      unsigned char **der, size_t *len, struct pe_err *err);
+	/* Tells the CA the certificate (req->cert) is installed. */
+	enum pe_code (*ack)(struct pe_ca_conn *conn, const struct pe_ca_req *req,
+			    struct pe_err *err);
+	/* Frees conn->priv. */
+	void (*release)(struct pe_ca_conn *conn);
 };
 
 /* Returns: the connector for @protocol, or NULL. */
@@ -169,5 +230,7 @@ const struct pe_ca_ops *pe_ca_find(const char *protocol);
 const char *pe_ca_protocols(void);
 
 extern const struct pe_ca_ops pe_ca_cpca20_ops;
+extern const struct pe_ca_ops pe_ca_est_ops;
+extern const struct pe_ca_ops pe_ca_scep_ops;
 
 #endif /* PE_CA_CA_H */

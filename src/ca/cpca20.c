@@ -755,7 +755,7 @@ enum pe_code
 pe_ca_cpca20_parse_certrequest(const char *body, size_t len, const char *call, bool need_id,
 			       struct pe_ca_status *status, struct pe_err *err)
 {
-	struct pe_ca_status s = { NULL, NULL, NULL };
+	struct pe_ca_status s = { 0 };
 	const cJSON *cr;
 	cJSON *root = NULL;
 	enum pe_code rc;
@@ -1255,19 +1255,21 @@ status_replace(struct pe_ca_status *status, struct pe_ca_status *fresh)
 }
 
 static enum pe_code
-cpca20_submit(struct pe_ca_conn *conn, const unsigned char *csr, size_t len,
-	      struct pe_ca_status *status, struct pe_err *err)
+cpca20_submit(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_status *status,
+	      struct pe_err *err)
 {
 	struct pe_http_response res = { 0, NULL, NULL, 0 };
-	struct pe_ca_status fresh = { NULL, NULL, NULL };
+	struct pe_ca_status fresh;
 	char *url = NULL, *b64 = NULL;
 	enum pe_code rc;
 
-	pe_return_val_if_fail(csr != NULL && len > 0 && status != NULL, PE_E_FAIL);
+	pe_return_val_if_fail(req != NULL && req->csr != NULL && req->csr_len > 0 && status != NULL,
+			      PE_E_FAIL);
+	memset(&fresh, 0, sizeof(fresh));
 	rc = call_url(conn, BASE_API, "/certrequest", NULL, NULL, &url, err);
 	if (rc != PE_OK)
 		return rc;
-	b64 = pe_base64_encode(csr, len, 0);
+	b64 = pe_base64_encode(req->csr, req->csr_len, 0);
 	if (b64 == NULL) {
 		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
 		goto out;
@@ -1287,15 +1289,18 @@ out:
 }
 
 static enum pe_code
-cpca20_poll(struct pe_ca_conn *conn, const char *id, struct pe_ca_status *status,
+cpca20_poll(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_status *status,
 	    struct pe_err *err)
 {
 	struct pe_http_response res = { 0, NULL, NULL, 0 };
-	struct pe_ca_status fresh = { NULL, NULL, NULL };
+	struct pe_ca_status fresh;
+	const char *id;
 	char *url = NULL;
 	enum pe_code rc;
 
-	pe_return_val_if_fail(status != NULL, PE_E_FAIL);
+	pe_return_val_if_fail(req != NULL && status != NULL, PE_E_FAIL);
+	memset(&fresh, 0, sizeof(fresh));
+	id = req->id;
 	rc = call_url(conn, BASE_API, "/certrequest/", id, NULL, &url, err);
 	if (rc != PE_OK)
 		return rc;
@@ -1337,13 +1342,16 @@ out:
 }
 
 static enum pe_code
-cpca20_fetch(struct pe_ca_conn *conn, const char *id, unsigned char **der, size_t *len,
+cpca20_fetch(struct pe_ca_conn *conn, const struct pe_ca_req *req, unsigned char **der, size_t *len,
 	     struct pe_err *err)
 {
 	struct pe_http_response res = { 0, NULL, NULL, 0 };
+	const char *id;
 	char *url = NULL;
 	enum pe_code rc;
 
+	pe_return_val_if_fail(req != NULL, PE_E_FAIL);
+	id = req->id;
 	rc = call_url(conn, BASE_API, "/certrequest/", id, "/rawcert", &url, err);
 	if (rc != PE_OK)
 		return rc;
@@ -1369,15 +1377,19 @@ out:
 }
 
 static enum pe_code
-cpca20_ack(struct pe_ca_conn *conn, const char *id, struct pe_err *err)
+cpca20_ack(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_err *err)
 {
 	static const char body[] = "{\"Status\":\"K\"}";
 	struct pe_http_response res = { 0, NULL, NULL, 0 };
-	struct pe_ca_status s = { NULL, NULL, NULL };
+	struct pe_ca_status s;
+	const char *id;
 	char *url = NULL;
 	enum pe_code rc;
 	size_t i;
 
+	pe_return_val_if_fail(req != NULL, PE_E_FAIL);
+	memset(&s, 0, sizeof(s));
+	id = req->id;
 	rc = call_url(conn, BASE_API, "/certrequest/", id, NULL, &url, err);
 	if (rc != PE_OK)
 		return rc;
@@ -1409,6 +1421,7 @@ out:
 
 const struct pe_ca_ops pe_ca_cpca20_ops = {
 	.name = "cpca20",
+	.login_required = true,
 	.roots = cpca20_roots,
 	.form = cpca20_form,
 	.enroll_user = cpca20_enroll_user,

@@ -48,7 +48,12 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	if (rc == PE_OK)
 		rc = pe_enroll_conn_open(store, svc, 0, &conn, &err);
 	open = rc == PE_OK;
-	if (rc == PE_OK)
+	if (rc == PE_OK && conn.ops->templates == NULL)
+		rc = pe_err_set(&err, PE_E_USAGE,
+				"the %s protocol has no template list: give the template "
+				"the CA's operator names to 'request --template'",
+				conn.ops->name);
+	else if (rc == PE_OK)
 		rc = conn.ops->templates(&conn.conn, &list, &n, &err);
 	if (rc != PE_OK)
 		goto out;

@@ -63,6 +63,13 @@ struct pe_container_ops {
 	/* The carrier's identity, for the request record (borrowed). */
 	const char *(*serial)(struct pe_container *c);
 	const char *(*model)(struct pe_container *c);
+	/*
+	 * RSA PKCS#1 v1.5 decryption with the key found last (SCEP answers are
+	 * encrypted to it): a newly allocated *out, zeroised by the caller
+	 * before free(). NULL when the carrier cannot decrypt.
+	 */
+	enum pe_code (*decrypt)(struct pe_container *c, const unsigned char *in, size_t len,
+				unsigned char **out, size_t *out_len, struct pe_err *err);
 };
 
 /* Returns: the carrier called @name, or NULL. */

@@ -57,6 +57,9 @@ struct run {
 	const struct pe_container_ops *carrier;
 	struct pe_container *container;
 	bool key_found;
+	unsigned char *spki; /* the key's public key, once a connector needed the key */
+	size_t spki_len;
+	struct pe_ca_key ca_key;
 };
 
 bool
@@ -236,6 +239,7 @@ run_cleanup(struct run *run)
 		pe_enroll_conn_close(&run->conn);
 	if (run->container != NULL)
 		run->carrier->close(run->container);
+	free(run->spki);
 	pe_service_free(run->svc);
 	memset(run, 0, sizeof(*run));
 }
@@ -303,6 +307,71 @@ replace(char **field, const char *value, struct pe_err *err)
 	free(*field);
 	*field = copy;
 	return PE_OK;
+}
+
+/* pe_ca_key.decrypt: the carrier's decryption with the request's key. */
+static enum pe_code
+key_decrypt(void *ctx, const unsigned char *in, size_t len, unsigned char **out, size_t *out_len,
+	    struct pe_err *err)
+{
+	struct run *run = ctx;
+
+	return run->carrier->decrypt(run->container, in, len, out, out_len, err);
+}
+
+/*
+ * The request as the connector sees it. A connector that works with the key
+ * itself (SCEP) gets it from the carrier, which is opened for that.
+ */
+static enum pe_code
+ca_req_fill(struct run *run, const struct pe_request *req, struct pe_ca_req *creq,
+	    struct pe_err *err)
+{
+	enum pe_code rc;
+
+	memset(creq, 0, sizeof(*creq));
+	creq->csr = req->csr;
+	creq->csr_len = req->csr_len;
+	creq->template_oid = req->template_oid;
+	creq->id = req->ca_request_id;
+	creq->state = req->ca_state;
+	creq->cert = req->cert;
+	creq->cert_len = req->cert_len;
+	if (!run->conn.ops->needs_key)
+		return PE_OK;
+	if (run->spki == NULL) {
+		rc = need_key(run, req, err);
+		if (rc == PE_OK)
+			rc = run->carrier->public_key(run->container, &run->spki, &run->spki_len,
+						      err);
+		if (rc != PE_OK)
+			return rc;
+		run->ca_key.signer = run->carrier->signer(run->container, run->spki, run->spki_len);
+		if (run->carrier->decrypt != NULL) {
+			run->ca_key.decrypt = key_decrypt;
+			run->ca_key.decrypt_ctx = run;
+		}
+	}
+	creq->key = &run->ca_key;
+	return PE_OK;
+}
+
+/*
+ * Keeps what the CA said of the request: its id, its own status and what the
+ * connector keeps between calls (each only when the answer had it).
+ */
+static enum pe_code
+ca_status_keep(struct pe_request *req, const struct pe_ca_status *status, struct pe_err *err)
+{
+	enum pe_code rc = PE_OK;
+
+	if (status->id != NULL)
+		rc = replace(&req->ca_request_id, status->id, err);
+	if (rc == PE_OK && status->raw != NULL)
+		rc = replace(&req->ca_status, status->raw, err);
+	if (rc == PE_OK && status->state != NULL)
+		rc = replace(&req->ca_state, status->state, err);
+	return rc;
 }
 
 /* Commits @state. P11ENROLL_TEST_KILL_AFTER=<state> kills the process right after (tests). */
@@ -455,25 +524,62 @@ out:
 	return rc;
 }
 
+/*
+ * Takes the certificate the CA sent (checked to be one; a later step checks
+ * that it is ours) and records the request as issued.
+ */
+static enum pe_code
+take_cert(struct run *run, struct pe_request *req, unsigned char **der, size_t der_len,
+	  struct pe_err *why, struct pe_err *err)
+{
+	struct pe_cert *cert = NULL;
+	enum pe_code rc;
+
+	if (pe_cert_from_der(*der, der_len, &cert, why) != PE_OK)
+		return PE_E_NET; /* garbage from the CA: ask again later */
+	free(req->cert);
+	req->cert = *der;
+	req->cert_len = der_len;
+	*der = NULL;
+	rc = replace(&req->cert_serial, pe_cert_serial_hex(cert), err);
+	if (rc == PE_OK)
+		rc = replace(&req->cert_sha256, pe_cert_sha256_hex(cert), err);
+	if (rc == PE_OK)
+		rc = finish(run, req, PE_REQ_ISSUED, NULL, err);
+	pe_cert_free(cert);
+	return rc;
+}
+
 /* Returns: PE_OK to go on, PE_E_PENDING to stop here (the state is recorded), else a failure. */
 static enum pe_code
 step_submit(struct run *run, struct pe_request *req, struct pe_err *err)
 {
 	struct pe_ca_status status;
+	struct pe_ca_req creq;
 	struct pe_err why;
 	enum pe_code rc;
 
 	memset(&status, 0, sizeof(status));
 	pe_err_clear(&why);
 	rc = need_conn(run, &why);
-	if (rc == PE_OK)
-		rc = run->conn.ops->submit(&run->conn.conn, req->csr, req->csr_len, &status, &why);
 	if (rc == PE_OK) {
-		rc = replace(&req->ca_request_id, status.id, err);
-		if (rc == PE_OK)
-			rc = replace(&req->ca_status, status.raw, err);
-		if (rc == PE_OK)
-			rc = finish(run, req, PE_REQ_SUBMITTED, NULL, err);
+		rc = ca_req_fill(run, req, &creq, err);
+		if (rc != PE_OK)
+			return rc;
+		rc = run->conn.ops->submit(&run->conn.conn, &creq, &status, &why);
+	}
+	if ((rc == PE_OK || rc == PE_E_PENDING || rc == PE_E_CA) &&
+	    ca_status_keep(req, &status, err) != PE_OK) {
+		pe_ca_status_cleanup(&status);
+		return PE_E_FAIL;
+	}
+	if (rc == PE_OK) {
+		rc = finish(run, req, PE_REQ_SUBMITTED, NULL, err);
+		if (rc == PE_OK && status.cert != NULL) {
+			rc = take_cert(run, req, &status.cert, status.cert_len, &why, err);
+			if (rc == PE_E_NET)
+				rc = ca_outcome(run, req, PE_REQ_SUBMITTED, rc, &why, err);
+		}
 	} else {
 		rc = ca_outcome(run, req, PE_REQ_CSR_READY, rc, &why, err);
 	}
@@ -485,7 +591,7 @@ static enum pe_code
 step_poll(struct run *run, struct pe_request *req, enum pe_request_state at, struct pe_err *err)
 {
 	struct pe_ca_status status;
-	struct pe_cert *cert = NULL;
+	struct pe_ca_req creq;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	struct pe_err why;
@@ -494,36 +600,39 @@ step_poll(struct run *run, struct pe_request *req, enum pe_request_state at, str
 	memset(&status, 0, sizeof(status));
 	pe_err_clear(&why);
 	rc = need_conn(run, &why);
-	if (rc == PE_OK)
-		rc = run->conn.ops->poll(&run->conn.conn, req->ca_request_id, &status, &why);
-	if (status.raw != NULL && replace(&req->ca_status, status.raw, err) != PE_OK) {
+	if (rc == PE_OK) {
+		rc = ca_req_fill(run, req, &creq, err);
+		if (rc != PE_OK)
+			return rc;
+		rc = run->conn.ops->poll(&run->conn.conn, &creq, &status, &why);
+	}
+	if (ca_status_keep(req, &status, err) != PE_OK) {
 		pe_ca_status_cleanup(&status);
 		return PE_E_FAIL;
 	}
+	if (rc == PE_OK && status.cert != NULL) {
+		der = status.cert;
+		der_len = status.cert_len;
+		status.cert = NULL;
+	} else if (rc == PE_OK && run->conn.ops->fetch != NULL) {
+		/* what the request now holds: the answer may have replaced what creq borrowed */
+		rc = ca_req_fill(run, req, &creq, err);
+		if (rc != PE_OK) {
+			pe_ca_status_cleanup(&status);
+			return rc;
+		}
+		rc = run->conn.ops->fetch(&run->conn.conn, &creq, &der, &der_len, &why);
+	} else if (rc == PE_OK) {
+		rc = pe_err_set(&why, PE_E_NET,
+				"the CA said the request is issued, "
+				"but sent no certificate");
+	}
 	pe_ca_status_cleanup(&status);
 	if (rc == PE_OK)
-		rc = run->conn.ops->fetch(&run->conn.conn, req->ca_request_id, &der, &der_len,
-					  &why);
-	if (rc == PE_OK) {
-		rc = pe_cert_from_der(der, der_len, &cert, &why);
-		if (rc != PE_OK)
-			rc = PE_E_NET; /* garbage from the CA: ask again later */
-	}
-	if (rc == PE_OK) {
-		free(req->cert);
-		req->cert = der;
-		req->cert_len = der_len;
-		der = NULL;
-		rc = replace(&req->cert_serial, pe_cert_serial_hex(cert), err);
-		if (rc == PE_OK)
-			rc = replace(&req->cert_sha256, pe_cert_sha256_hex(cert), err);
-		if (rc == PE_OK)
-			rc = finish(run, req, PE_REQ_ISSUED, NULL, err);
-	} else {
+		rc = take_cert(run, req, &der, der_len, &why, err);
+	if (rc != PE_OK && rc != PE_E_STORE && rc != PE_E_FAIL)
 		rc = ca_outcome(run, req, at, rc, &why, err);
-	}
 	free(der);
-	pe_cert_free(cert);
 	return rc;
 }
 
@@ -599,19 +708,24 @@ out:
 static enum pe_code
 step_ack(struct run *run, struct pe_request *req, struct pe_err *err)
 {
+	const struct pe_ca_ops *ops = pe_ca_find(run->svc->protocol);
+	struct pe_ca_req creq;
 	struct pe_err why;
 	enum pe_code rc;
 
+	/* a protocol with nothing to confirm: installing was the last step */
+	if (ops != NULL && ops->ack == NULL)
+		return finish(run, req, PE_REQ_ACKNOWLEDGED, NULL, err);
 	pe_err_clear(&why);
 	rc = need_conn(run, &why);
-	if (rc == PE_OK)
-		rc = run->conn.ops->ack(&run->conn.conn, req->ca_request_id, &why);
 	if (rc == PE_OK) {
-		rc = replace(&req->ca_status, "K", err);
-		if (rc == PE_OK)
-			rc = finish(run, req, PE_REQ_ACKNOWLEDGED, NULL, err);
-		return rc;
+		rc = ca_req_fill(run, req, &creq, err);
+		if (rc != PE_OK)
+			return rc;
+		rc = run->conn.ops->ack(&run->conn.conn, &creq, &why);
 	}
+	if (rc == PE_OK)
+		return finish(run, req, PE_REQ_ACKNOWLEDGED, NULL, err);
 	if (rc == PE_E_NET) {
 		rc = connection_problem(run, req, PE_REQ_INSTALLED, &why, err);
 		return rc == PE_OK ? PE_E_PENDING : rc;
@@ -685,12 +799,12 @@ service_ready(struct run *run, struct pe_err *err)
 	enum pe_ca_login_state state = PE_CA_LOGIN_REFUSED;
 	enum pe_code rc;
 
-	if (run->svc->login == NULL)
+	rc = need_conn(run, err);
+	if (rc == PE_OK && run->conn.ops->login_required && run->svc->login == NULL)
 		return pe_err_set(err, PE_E_USAGE,
 				  "service '%s' has no login: run add-service "
 				  "with --register or --login",
 				  run->svc->name);
-	rc = need_conn(run, err);
 	if (rc == PE_OK)
 		rc = run->conn.ops->login_status(&run->conn.conn, &state, err);
 	if (rc != PE_OK)
@@ -720,9 +834,9 @@ template_offered(struct run *run, const char *oid, struct pe_err *err)
 	size_t n = 0, i;
 	enum pe_code rc;
 
+	if (run->conn.ops->templates == NULL)
+		return PE_OK; /* the protocol has no templates: the CA decides */
 	rc = run->conn.ops->templates(&run->conn.conn, &templates, &n, err);
-	if (rc == PE_E_USAGE)
-		return PE_OK; /* the protocol has no templates */
 	if (rc != PE_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
@@ -794,16 +908,13 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		rc = service_ready(&run, err);
 	if (rc == PE_OK)
 		rc = template_offered(&run, spec->template_oid, err);
-	if (rc == PE_OK) {
+	if (rc == PE_OK && run.conn.ops->profile != NULL)
 		rc = run.conn.ops->profile(&run.conn.conn, &profile, &n_profile, err);
-		if (rc == PE_E_USAGE)
-			rc = PE_OK; /* no registered profile in this protocol */
-	}
 	req = calloc(1, sizeof(*req));
 	if (rc == PE_OK && req == NULL)
 		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
 	/* the CA's form names the fields to ask for; a protocol without one asks by OID */
-	if (rc == PE_OK && env->ask != NULL &&
+	if (rc == PE_OK && env->ask != NULL && run.conn.ops->form != NULL &&
 	    run.conn.ops->form(&run.conn.conn, &form, &none) != PE_OK)
 		pe_ca_form_free(&form);
 	if (rc == PE_OK)
@@ -817,6 +928,13 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	}
 	if (rc == PE_OK)
 		rc = run.carrier->open(&env->carrier, &run.container, err);
+	if (rc == PE_OK && run.conn.ops->needs_rsa &&
+	    pe_key_type_family(spec->key_type) != PE_FAMILY_RSA)
+		rc = pe_err_set(err, PE_E_USAGE,
+				"service '%s' (%s) needs an RSA key, not %s: "
+				"use --key-type rsa-2048",
+				spec->service, run.conn.ops->name,
+				pe_key_type_name(spec->key_type));
 	if (rc == PE_OK && !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s cannot make %s keys", spec->carrier,
 				pe_key_type_name(spec->key_type));

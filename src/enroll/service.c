@@ -34,6 +34,7 @@ pe_enroll_conn_open(struct pe_store *store, const struct pe_service *svc, long t
 		return rc;
 	}
 	options.ca_file = c->roots_file ? c->roots_file : svc->ca_file;
+	options.allow_http = c->ops->plain_http;
 	if (timeout_ms > 0) {
 		options.timeout_ms = timeout_ms;
 		options.connect_timeout_ms =
@@ -51,6 +52,7 @@ pe_enroll_conn_open(struct pe_store *store, const struct pe_service *svc, long t
 	c->conn.login = svc->login;
 	c->conn.password = c->password;
 	c->conn.http = c->http;
+	c->conn.roots_file = c->roots_file;
 out:
 	if (rc != PE_OK)
 		pe_enroll_conn_close(c);
@@ -60,6 +62,8 @@ out:
 void
 pe_enroll_conn_close(struct pe_enroll_conn *c)
 {
+	if (c->ops != NULL && c->ops->release != NULL)
+		c->ops->release(&c->conn);
 	pe_http_free(c->http);
 	pe_secret_free(c->password);
 	free(c->roots_file);
@@ -88,7 +92,7 @@ pe_enroll_service_check(struct pe_store *store, struct pe_service *svc, struct p
 
 	pe_err_clear(&why);
 	rc = pe_enroll_conn_open(store, svc, STATUS_TIMEOUT_MS, &c, &why);
-	if (rc == PE_OK && svc->login == NULL) {
+	if (rc == PE_OK && svc->login == NULL && c.ops->login_required) {
 		state = PE_CA_LOGIN_REFUSED;
 		pe_err_set(&why, PE_E_USAGE, "no login yet: add-service --register or --login");
 	} else if (rc == PE_OK) {

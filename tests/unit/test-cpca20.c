@@ -327,7 +327,7 @@ static void
 test_pe_ca_free_null(void **state)
 {
 	struct pe_ca_form form = { NULL, 0 };
-	struct pe_ca_status st = { NULL, NULL, NULL };
+	struct pe_ca_status st = { 0 };
 
 	(void)state;
 	pe_ca_form_free(NULL);
@@ -827,7 +827,7 @@ test_pe_ca_cpca20_parse_templates_hostile(void **state)
 static void
 test_pe_ca_cpca20_parse_certrequest_good(void **state)
 {
-	struct pe_ca_status st = { NULL, NULL, NULL };
+	struct pe_ca_status st = { 0 };
 	struct pe_err err = { 0 };
 	size_t len;
 	char *body = read_data("certrequest-good.json", &len);
@@ -918,7 +918,7 @@ test_pe_ca_cpca20_parse_certrequest_hostile(void **state)
 		{ "userattr-deep.json", false, "not JSON" },
 		{ "empty.json", false, "the answer is empty" },
 	};
-	struct pe_ca_status st = { NULL, NULL, NULL };
+	struct pe_ca_status st = { 0 };
 	struct pe_err err;
 	size_t i, len;
 	char *body;
@@ -1276,11 +1276,20 @@ conn_close(struct conn_fixture *f)
 	pe_secret_free(f->pw);
 }
 
+/* A request that names only its CA id. */
+static const struct pe_ca_req *
+req_of(struct pe_ca_req *r, const char *id)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	return r;
+}
+
 static void
 test_pe_ca_cpca20_ops_unreachable(void **state)
 {
 	const struct pe_ca_ops *ops = &pe_ca_cpca20_ops;
-	struct pe_ca_status st = { NULL, NULL, NULL };
+	struct pe_ca_status st = { 0 };
 	struct pe_ca_registration *reg = NULL;
 	struct pe_ca_form form = { NULL, 0 };
 	struct pe_ca_template *t = NULL;
@@ -1289,6 +1298,7 @@ test_pe_ca_cpca20_ops_unreachable(void **state)
 	enum pe_ca_login_state ls;
 	unsigned char **certs = NULL, *der = NULL, csr[] = { 0x30, 0x00 };
 	size_t *lens = NULL, n = 0, len = 0;
+	struct pe_ca_req csr_req = { .csr = csr, .csr_len = sizeof(csr) }, r;
 	struct conn_fixture f;
 	struct pe_err err;
 	char api[128];
@@ -1312,15 +1322,15 @@ test_pe_ca_cpca20_ops_unreachable(void **state)
 	assert_msg_contains(&err, "/ui/api/regrequest/profile?type=json");
 	assert_int_equal(ops->templates(&f.conn, &t, &n, &err), PE_E_NET);
 	assert_msg_contains(&err, "/ui/api/certtemplate");
-	assert_int_equal(ops->submit(&f.conn, csr, sizeof(csr), &st, &err), PE_E_NET);
+	assert_int_equal(ops->submit(&f.conn, &csr_req, &st, &err), PE_E_NET);
 	assert_msg_contains(&err, "/ui/api/certrequest");
 	assert_null(st.id);
-	assert_int_equal(ops->poll(&f.conn, "42", &st, &err), PE_E_NET);
+	assert_int_equal(ops->poll(&f.conn, req_of(&r, "42"), &st, &err), PE_E_NET);
 	assert_msg_contains(&err, "/ui/api/certrequest/42");
-	assert_int_equal(ops->fetch(&f.conn, "42", &der, &len, &err), PE_E_NET);
+	assert_int_equal(ops->fetch(&f.conn, req_of(&r, "42"), &der, &len, &err), PE_E_NET);
 	assert_msg_contains(&err, "/ui/api/certrequest/42/rawcert");
 	assert_null(der);
-	assert_int_equal(ops->ack(&f.conn, "42", &err), PE_E_NET);
+	assert_int_equal(ops->ack(&f.conn, req_of(&r, "42"), &err), PE_E_NET);
 	assert_msg_contains(&err, "POST ");
 	assert_msg_contains(&err, api);
 	conn_close(&f);
@@ -1330,11 +1340,12 @@ static void
 test_pe_ca_cpca20_ops_config(void **state)
 {
 	const struct pe_ca_ops *ops = &pe_ca_cpca20_ops;
-	struct pe_ca_status st = { NULL, NULL, NULL };
+	struct pe_ca_status st = { 0 };
 	struct pe_ca_template *t = NULL;
 	enum pe_ca_login_state ls;
 	unsigned char *der = NULL;
 	struct conn_fixture f;
+	struct pe_ca_req r;
 	struct pe_err err;
 	size_t n = 0, len = 0;
 
@@ -1348,11 +1359,11 @@ test_pe_ca_cpca20_ops_config(void **state)
 
 	conn_open(&f, "alice");
 	/* request ids that would change the URL */
-	assert_int_equal(ops->poll(&f.conn, "../regrequest", &st, &err), PE_E_USAGE);
+	assert_int_equal(ops->poll(&f.conn, req_of(&r, "../regrequest"), &st, &err), PE_E_USAGE);
 	assert_msg_contains(&err, "'../regrequest' cannot go in a URL");
-	assert_int_equal(ops->fetch(&f.conn, "1?x=y", &der, &len, &err), PE_E_USAGE);
-	assert_int_equal(ops->ack(&f.conn, "", &err), PE_E_USAGE);
-	assert_int_equal(ops->poll(&f.conn, NULL, &st, &err), PE_E_USAGE);
+	assert_int_equal(ops->fetch(&f.conn, req_of(&r, "1?x=y"), &der, &len, &err), PE_E_USAGE);
+	assert_int_equal(ops->ack(&f.conn, req_of(&r, ""), &err), PE_E_USAGE);
+	assert_int_equal(ops->poll(&f.conn, req_of(&r, NULL), &st, &err), PE_E_USAGE);
 
 	/* a URL not of the CA 2.0 shape */
 	f.conn.url = "https://127.0.0.1/certsrv/";
