@@ -111,6 +111,8 @@ void pe_out_free(struct pe_out *out);
 void pe_out_str(struct pe_out *out, const char *key, const char *value);
 void pe_out_uint(struct pe_out *out, const char *key, unsigned long value);
 void pe_out_bool(struct pe_out *out, const char *key, bool value);
+/* A number with one decimal (rates, seconds). */
+void pe_out_real(struct pe_out *out, const char *key, double value);
 void pe_out_strs(struct pe_out *out, const char *key, const char *const *values, size_t n);
 /* A list of objects under @key; each pe_out_item() starts an object titled @title in text. */
 void pe_out_list(struct pe_out *out, const char *key);
@@ -119,6 +121,13 @@ void pe_out_item(struct pe_out *out, const char *title);
 void pe_out_end(struct pe_out *out);
 /* A line for people only (text mode). */
 void pe_out_text(struct pe_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * JSON lines (batch --json): an object {"event": @event} filled with the
+ * pe_out_* calls, printed on one line of stdout (and flushed) by
+ * pe_out_event_print(), freed with pe_out_free().
+ */
+struct pe_out *pe_out_event_new(const char *event);
+void pe_out_event_print(struct pe_out *out);
 /* Prints the JSON document (ok, or the error) in JSON mode. */
 void pe_out_finish(struct pe_out *out, const struct pe_err *err);
 
@@ -141,5 +150,6 @@ extern const struct pe_command pe_cmd_refresh_entry;
 extern const struct pe_command pe_cmd_list_certs_entry;
 extern const struct pe_command pe_cmd_kiosk_entry;
 extern const struct pe_command pe_cmd_audit_verify_entry;
+extern const struct pe_command pe_cmd_batch_entry;
 
 #endif /* PE_CLI_CLI_H */

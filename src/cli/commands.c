@@ -30,6 +30,7 @@ static const struct pe_command *const commands[] = {
 	&pe_cmd_list_certs_entry,
 	&pe_cmd_kiosk_entry,
 	&pe_cmd_audit_verify_entry,
+	&pe_cmd_batch_entry,
 	NULL, /* one command a line: clang-format would fill the lines */
 };
 

@@ -107,6 +107,20 @@ pe_out_uint(struct pe_out *out, const char *key, unsigned long value)
 }
 
 void
+pe_out_real(struct pe_out *out, const char *key, double value)
+{
+	char text[32];
+
+	/* one decimal is what people read; JSON gets the same, not noise digits */
+	snprintf(text, sizeof(text), "%.1f", value);
+	if (out->json) {
+		json_add(out, key, cJSON_CreateNumber(strtod(text, NULL)));
+		return;
+	}
+	text_line(out, key, text);
+}
+
+void
 pe_out_bool(struct pe_out *out, const char *key, bool value)
 {
 	if (out->json)
@@ -204,6 +218,39 @@ pe_out_text(struct pe_out *out, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+}
+
+struct pe_out *
+pe_out_event_new(const char *event)
+{
+	struct pe_out *out = calloc(1, sizeof(*out));
+
+	if (out == NULL)
+		return NULL;
+	out->json = true;
+	out->root = cJSON_CreateObject();
+	if (out->root == NULL || !cJSON_AddStringToObject(out->root, "event", event)) {
+		cJSON_Delete(out->root);
+		free(out);
+		return NULL;
+	}
+	out->stack[0] = out->root;
+	return out;
+}
+
+void
+pe_out_event_print(struct pe_out *out)
+{
+	char *text;
+
+	if (out == NULL || out->broken)
+		return;
+	text = cJSON_PrintUnformatted(out->root);
+	if (text == NULL)
+		return;
+	printf("%s\n", text);
+	fflush(stdout);
+	cJSON_free(text);
 }
 
 void

@@ -22,7 +22,8 @@ struct pe_carrier_env {
 	const char *pin_source;	     /* the user PIN: file:, env:, fd:, or NULL for a prompt */
 	const struct pe_secret *pin; /* the user PIN already read: used before pin_source */
 	const char *so_pin_source;   /* for a token that must be initialised first */
-	const char *init_label;	     /* the label for a token initialised here */
+	const struct pe_secret *so_pin; /* the SO PIN already read: used before so_pin_source */
+	const char *init_label;		/* the label for a token initialised here */
 };
 
 struct pe_container; /* an opened carrier, logged in, ready for one key */

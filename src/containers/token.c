@@ -43,12 +43,28 @@ token_setup(struct pe_container *c, const struct pe_carrier_env *env, struct pe_
 
 	pe_msg_info("the token in slot %lu is new: setting it up as '%s'",
 		    pe_p11_token_info(c->tok)->slot_id, label);
-	rc = pe_token_profile_new_pin(c->profile, pe_p11_token_info(c->tok), env->so_pin_source,
-				      "--so-pin-source", "SO PIN", &so_pin, err);
-	if (rc == PE_OK)
+	/* PINs read once for many tokens (batch) are copied, checked like typed ones */
+	if (env->so_pin != NULL) {
+		so_pin = pe_secret_new(env->so_pin->data, env->so_pin->len);
+		rc = so_pin == NULL ? pe_err_set(err, PE_E_FAIL, "out of memory")
+				    : pe_token_profile_pin_check(
+					      c->profile, pe_p11_token_info(c->tok), so_pin, err);
+	} else {
+		rc = pe_token_profile_new_pin(c->profile, pe_p11_token_info(c->tok),
+					      env->so_pin_source, "--so-pin-source", "SO PIN",
+					      &so_pin, err);
+	}
+	if (rc == PE_OK && env->pin != NULL) {
+		user_pin = pe_secret_new(env->pin->data, env->pin->len);
+		rc = user_pin == NULL
+			     ? pe_err_set(err, PE_E_FAIL, "out of memory")
+			     : pe_token_profile_pin_check(c->profile, pe_p11_token_info(c->tok),
+							  user_pin, err);
+	} else if (rc == PE_OK) {
 		rc = pe_token_profile_new_pin(c->profile, pe_p11_token_info(c->tok),
 					      env->pin_source, "--pin-source", "user PIN",
 					      &user_pin, err);
+	}
 	if (rc == PE_OK)
 		rc = pe_p11_token_init(c->tok, label, so_pin, user_pin, err);
 	if (rc == PE_OK) {

@@ -387,6 +387,8 @@ save(struct run *run, struct pe_request *req, enum pe_request_state state, struc
 		rc = pe_store_audit_append(run->env->store, req, err);
 	if (rc != PE_OK)
 		return rc;
+	if (run->env->notify != NULL)
+		run->env->notify(run->env->notify_data, req);
 	pe_msg_debug("request %lld: %s", (long long)req->id, pe_request_state_name(state));
 	if (kill_after != NULL && strcmp(kill_after, pe_request_state_name(state)) == 0)
 		raise(SIGKILL);
@@ -961,6 +963,8 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		rc = pe_store_audit_append(env->store, req, err);
 	if (rc != PE_OK)
 		goto out;
+	if (env->notify != NULL)
+		env->notify(env->notify_data, req);
 	if (req->key_label == NULL) {
 		rc = label_free(&run, req->id, label, sizeof(label), err);
 		if (rc == PE_OK)

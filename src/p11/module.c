@@ -181,6 +181,12 @@ modules_load(struct pe_p11_ctx *ctx, struct pe_err *err)
 		if (ctx->direct == NULL)
 			return pe_err_set(err, PE_E_P11, "cannot load PKCS#11 module '%s': %s",
 					  ctx->direct_path, p11_kit_message());
+		/*
+		 * p11-kit calls C_Initialize with CK_C_INITIALIZE_ARGS whose flags
+		 * are CKF_OS_LOCKING_OK (and its own mutex callbacks), both here and
+		 * for registered modules: the module may be called from several
+		 * threads at once, as batch's workers do (one token each).
+		 */
 		rv = p11_kit_module_initialize(ctx->direct);
 		if (rv != CKR_OK) {
 			p11_kit_module_release(ctx->direct);

@@ -323,6 +323,43 @@ out:
 	return rc;
 }
 
+enum pe_code
+pe_store_request_find_origin(struct pe_store *store, const char *origin, struct pe_request **out,
+			     struct pe_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int brc = SQLITE_OK, src;
+	enum pe_code rc;
+
+	pe_return_val_if_fail(store != NULL && origin != NULL && out != NULL, PE_E_FAIL);
+	rc = pe_store_prepare(store,
+			      "SELECT " REQUEST_COLUMNS " FROM requests WHERE origin = ?1 "
+			      "ORDER BY id DESC LIMIT 1",
+			      &st, err);
+	if (rc != PE_OK)
+		goto out;
+	pe_store_bind_text(st, 1, origin, &brc);
+	if (brc != SQLITE_OK) {
+		rc = pe_store_sql_err(store, err);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = pe_err_set(err, PE_E_NOTFOUND, "no request from '%s'", origin);
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = pe_store_sql_err(store, err);
+		goto out;
+	}
+	rc = request_row(st, out, err);
+out:
+	sqlite3_finalize(st);
+	if (rc == PE_E_STORE || rc == PE_E_FAIL)
+		pe_err_prefix(err, "store: looking for the request from '%s'", origin);
+	return rc;
+}
+
 static enum pe_code
 request_item(struct pe_store *store, sqlite3_stmt *st, void **item, struct pe_err *err)
 {

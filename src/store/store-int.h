@@ -19,7 +19,8 @@
 
 struct pe_store {
 	sqlite3 *db;
-	char *home; /* as given to pe_store_open() */
+	char *home;   /* as given to pe_store_open() */
+	bool writing; /* between pe_store_begin() and its commit or rollback */
 };
 
 /* Directories under the state directory */

@@ -166,6 +166,9 @@ enum pe_code pe_store_request_add(struct pe_store *store, struct pe_request *req
 /* Returns: newly allocated *out; PE_E_NOTFOUND. */
 enum pe_code pe_store_request_get(struct pe_store *store, int64_t id, struct pe_request **out,
 				  struct pe_err *err);
+/* Returns: the newest request whose origin is @origin (newly allocated); PE_E_NOTFOUND. */
+enum pe_code pe_store_request_find_origin(struct pe_store *store, const char *origin,
+					  struct pe_request **out, struct pe_err *err);
 /* Returns: every request, oldest first (pe_request_list_free()); the array also ends in NULL. */
 enum pe_code pe_store_request_list(struct pe_store *store, struct pe_request ***out, size_t *n,
 				   struct pe_err *err);

@@ -20,15 +20,18 @@ pe_msg_init(const char *name, enum pe_verbosity level)
 	verbosity = level;
 }
 
+/* One line at a time: threads (batch workers) never interleave inside a line. */
 static void
 say(const char *kind, const char *fmt, va_list ap)
 {
+	flockfile(stderr);
 	if (kind != NULL)
 		fprintf(stderr, "%s: %s: ", progname, kind);
 	else
 		fprintf(stderr, "%s: ", progname);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void

@@ -2,7 +2,8 @@
 /*
  * Unit tests for src/store: the state directory and its modes, the schema
  * version, services, service passwords, requests and their states, the
- * personal certificate index and the trusted roots, each in a fresh home.
+ * personal certificate index, the trusted roots and the audit log, each in a
+ * fresh home.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1294,6 +1296,202 @@ test_pe_store_roots_pem_and_file(void **state)
 	OPENSSL_free(der2);
 }
 
+static void
+test_pe_store_request_find_origin_newest(void **state)
+{
+	struct fixture *f = *state;
+	struct pe_request *a = request_new("svc", "a"), *b = request_new("svc", "b"), *got = NULL;
+	struct pe_err err = { 0 };
+
+	free(a->origin);
+	a->origin = strdup("batch:people.csv:0011223344556677");
+	free(b->origin);
+	b->origin = strdup("batch:people.csv:0011223344556677");
+	assert_int_equal(pe_store_request_add(f->store, a, &err), PE_OK);
+	assert_int_equal(pe_store_request_add(f->store, b, &err), PE_OK);
+	assert_int_equal(pe_store_request_find_origin(f->store, "batch:people.csv:0011223344556677",
+						      &got, &err),
+			 PE_OK);
+	assert_int_equal(got->id, b->id);
+	assert_string_equal(got->key_label, "b-key_label");
+	pe_request_free(got);
+	got = SENTINEL;
+	assert_int_equal(
+		pe_store_request_find_origin(f->store, "batch:people.csv:ffff", &got, &err),
+		PE_E_NOTFOUND);
+	assert_ptr_equal(got, SENTINEL);
+	pe_request_free(a);
+	pe_request_free(b);
+}
+
+/* The audit log's lines as one text (newly allocated). */
+static char *
+audit_text(struct fixture *f, size_t *len)
+{
+	char path[PATH_MAX + 160];
+	FILE *fp;
+	char *text;
+	long size;
+
+	path_in(path, sizeof(path), f->home, "audit.log");
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size = ftell(fp);
+	assert_true(size >= 0);
+	rewind(fp);
+	text = malloc((size_t)size + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)size, fp), (size_t)size);
+	text[size] = '\0';
+	fclose(fp);
+	*len = (size_t)size;
+	return text;
+}
+
+static void
+audit_write(struct fixture *f, const char *text, size_t len)
+{
+	char path[PATH_MAX + 160];
+	FILE *fp;
+
+	path_in(path, sizeof(path), f->home, "audit.log");
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	fclose(fp);
+}
+
+static void
+audit_expect(struct fixture *f, size_t broken, const char *words)
+{
+	struct pe_audit_check check;
+	struct pe_err err = { 0 };
+	char *path = pe_store_audit_path(f->store);
+
+	assert_non_null(path);
+	assert_int_equal(pe_store_audit_verify(path, &check, &err), PE_OK);
+	free(path);
+	assert_int_equal(check.broken_line, broken);
+	if (words != NULL && strstr(check.reason, words) == NULL)
+		fail_msg("'%s' does not say '%s'", check.reason, words);
+}
+
+static void
+test_pe_store_audit_chain_and_tampering(void **state)
+{
+	static const enum pe_request_state states[] = {
+		PE_REQ_NEW, PE_REQ_KEY_READY, PE_REQ_CSR_READY, PE_REQ_ISSUED, PE_REQ_REJECTED,
+	};
+	struct fixture *f = *state;
+	struct pe_request *req = request_new("svc", "a");
+	struct pe_audit_check check;
+	struct pe_err err = { 0 };
+	char path[PATH_MAX + 160], *text, *orig, *nl, *p;
+	size_t len, i;
+
+	path_in(path, sizeof(path), f->home, "audit.log");
+	assert_int_equal(pe_store_audit_verify(path, &check, &err), PE_E_NOTFOUND);
+	free(req->reason);
+	req->reason = strdup("the CA said \"no\"\nand\\more");
+	assert_int_equal(pe_store_request_add(f->store, req, &err), PE_OK);
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		req->state = states[i];
+		assert_int_equal(pe_store_audit_append(f->store, req, &err), PE_OK);
+	}
+	assert_int_equal(mode_of(path), 0600);
+	audit_expect(f, 0, NULL);
+	assert_int_equal(pe_store_audit_verify(path, &check, &err), PE_OK);
+	assert_int_equal(check.lines, 5);
+	text = audit_text(f, &len);
+	orig = strdup(text);
+	assert_non_null(orig);
+	/* the reason only where the state has one, escaped as JSON */
+	assert_non_null(strstr(text, "\"reason\":\"the CA said \\\"no\\\"\\u000aand\\\\more\""));
+	assert_non_null(strstr(text, "\"state\":\"new\""));
+	assert_non_null(strstr(text, "\"token_serial\":\"a-token_serial\""));
+
+	/* one byte changed in line 3 */
+	p = text;
+	for (i = 0; i < 2; i++)
+		p = strchr(p, '\n') + 1;
+	p = strstr(p, "csr-ready");
+	assert_non_null(p);
+	p[0] = 'C';
+	audit_write(f, text, len);
+	audit_expect(f, 3, "line 3 was altered");
+	p[0] = 'c';
+	audit_write(f, text, len);
+	audit_expect(f, 0, NULL);
+
+	/* line 2 removed: line 3 no longer follows */
+	p = strchr(text, '\n') + 1;
+	nl = strchr(p, '\n') + 1;
+	memmove(p, nl, len - (size_t)(nl - text) + 1);
+	audit_write(f, text, strlen(text));
+	audit_expect(f, 2, "line 2 does not follow line 1");
+
+	/* an incomplete last line */
+	audit_write(f, orig, len - 1);
+	audit_expect(f, 5, "incomplete");
+	free(text);
+	free(orig);
+	pe_request_free(req);
+}
+
+struct appender {
+	const char *home;
+	int n;
+	enum pe_code rc;
+};
+
+static void *
+append_many(void *arg)
+{
+	struct appender *a = arg;
+	struct pe_store *store = NULL;
+	struct pe_request *req = request_new("svc", "t");
+	struct pe_err err = { 0 };
+	int i;
+
+	a->rc = pe_store_open(a->home, &store, &err);
+	for (i = 0; a->rc == PE_OK && i < a->n; i++) {
+		req->id = i + 1;
+		a->rc = pe_store_audit_append(store, req, &err);
+	}
+	pe_store_close(store);
+	pe_request_free(req);
+	return NULL;
+}
+
+/* Threads with connections of their own append at once: every line chained. */
+static void
+test_pe_store_audit_threads(void **state)
+{
+	struct fixture *f = *state;
+	struct appender a[4];
+	struct pe_audit_check check;
+	struct pe_err err = { 0 };
+	pthread_t t[4];
+	char *path = pe_store_audit_path(f->store);
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		a[i].home = f->home;
+		a[i].n = 25;
+		a[i].rc = PE_E_FAIL;
+		assert_int_equal(pthread_create(&t[i], NULL, append_many, &a[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].rc, PE_OK);
+	}
+	assert_int_equal(pe_store_audit_verify(path, &check, &err), PE_OK);
+	assert_int_equal(check.broken_line, 0);
+	assert_int_equal(check.lines, 100);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1324,6 +1522,9 @@ main(void)
 		T(test_pe_store_request_survives_reopen),
 		T(test_pe_store_cert_add_twice_one_row),
 		T(test_pe_store_roots_pem_and_file),
+		T(test_pe_store_request_find_origin_newest),
+		T(test_pe_store_audit_chain_and_tampering),
+		T(test_pe_store_audit_threads),
 #undef T
 	};
 
