@@ -868,6 +868,57 @@ label_free(struct run *run, int64_t id, char *label, size_t size, struct pe_err 
 	return PE_OK;
 }
 
+/*
+ * The existing key spec->key_uri names, for a request of its own: exactly one
+ * private key, its public key at hand, a type the carrier signs with, and a
+ * label that finds it again (a resumed request finds its key by its label).
+ * A certificate already beside it stays: the new one is written next to it.
+ */
+static enum pe_code
+existing_key(struct run *run, const struct pe_enroll_spec *spec, struct pe_key_ref *key,
+	     struct pe_err *err)
+{
+	struct pe_key_ref again;
+	enum pe_code rc;
+
+	if (run->carrier->find_uri == NULL)
+		return pe_err_set(err, PE_E_USAGE, "the %s carrier cannot enroll an existing key",
+				  spec->carrier);
+	rc = run->carrier->find_uri(run->container, spec->key_uri, key, err);
+	if (rc != PE_OK) {
+		pe_err_prefix(err, "--key '%s'", spec->key_uri);
+		pe_key_ref_cleanup(key);
+		return rc;
+	}
+	if (key->type == PE_KEY_NONE ||
+	    !(run->carrier->key_types(run->container) & (1u << key->type)))
+		rc = pe_err_set(err, PE_E_USAGE, "key '%s' is of a type the %s cannot sign with",
+				key->uri, spec->carrier);
+	else if (key->label == NULL || key->label[0] == '\0')
+		rc = pe_err_set(err, PE_E_USAGE,
+				"key '%s' has no label: p11enroll finds a request's key "
+				"again by its label",
+				key->uri);
+	if (rc != PE_OK) {
+		pe_key_ref_cleanup(key);
+		return rc;
+	}
+	/* the label must lead back to this very key */
+	memset(&again, 0, sizeof(again));
+	rc = run->carrier->find(run->container, key->label, &again, err);
+	if (rc == PE_OK && strcmp(again.id_hex, key->id_hex) != 0)
+		rc = PE_E_USAGE;
+	if (rc == PE_E_USAGE || rc == PE_E_NOTFOUND)
+		rc = pe_err_set(err, PE_E_USAGE,
+				"another private key on the %s is also labelled '%s': p11enroll "
+				"finds a request's key again by its label",
+				spec->carrier, key->label);
+	pe_key_ref_cleanup(&again);
+	if (rc != PE_OK)
+		pe_key_ref_cleanup(key);
+	return rc;
+}
+
 enum pe_code
 pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		  struct pe_request **out, struct pe_err *err)
@@ -875,6 +926,7 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	struct pe_ca_value *profile = NULL;
 	struct pe_ca_form form = { NULL, 0 };
 	struct pe_request *req = NULL;
+	struct pe_key_ref key;
 	size_t n_profile = 0;
 	struct pe_err none;
 	struct run run;
@@ -882,8 +934,9 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	enum pe_code rc;
 
 	memset(&run, 0, sizeof(run));
+	memset(&key, 0, sizeof(key));
 	run.env = env;
-	if (spec->key_type == PE_KEY_NONE)
+	if (spec->key_type == PE_KEY_NONE && spec->key_uri == NULL)
 		return pe_err_set(err, PE_E_USAGE, "no key type");
 	rc = pe_store_service_get(env->store, spec->service, &run.svc, err);
 	if (rc == PE_OK)
@@ -910,17 +963,21 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	}
 	if (rc == PE_OK)
 		rc = run.carrier->open(&env->carrier, &run.container, err);
-	if (rc == PE_OK && !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
+	if (rc == PE_OK && spec->key_uri != NULL)
+		rc = existing_key(&run, spec, &key, err);
+	else if (rc == PE_OK && !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s cannot make %s keys", spec->carrier,
 				pe_key_type_name(spec->key_type));
-	if (rc == PE_OK && spec->key_label != NULL && label_taken(&run, spec->key_label))
+	if (rc == PE_OK && spec->key_uri == NULL && spec->key_label != NULL &&
+	    label_taken(&run, spec->key_label))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s already has a key labelled '%s'",
 				spec->carrier, spec->key_label);
 	if (rc != PE_OK)
 		goto out;
 
-	req->state = PE_REQ_NEW;
-	req->resume_state = PE_REQ_NEW;
+	/* an existing key: the request starts where a made one would be */
+	req->state = key.label != NULL ? PE_REQ_KEY_READY : PE_REQ_NEW;
+	req->resume_state = req->state;
 	if (replace(&req->service, spec->service, err) != PE_OK ||
 	    replace(&req->owner_type, spec->owner_type, err) != PE_OK ||
 	    replace(&req->template_oid, spec->template_oid, err) != PE_OK ||
@@ -932,6 +989,15 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		rc = PE_E_FAIL;
 		goto out;
 	}
+	if (key.label != NULL &&
+	    (replace(&req->key_type, pe_key_type_name(key.type), err) != PE_OK ||
+	     replace(&req->key_label, key.label, err) != PE_OK ||
+	     replace(&req->key_id, key.id_hex, err) != PE_OK ||
+	     replace(&req->key_uri, key.uri, err) != PE_OK)) {
+		rc = PE_E_FAIL;
+		goto out;
+	}
+	run.key_found = key.label != NULL;
 	rc = pe_store_request_add(env->store, req, err);
 	if (rc != PE_OK)
 		goto out;
@@ -951,6 +1017,7 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	*out = req;
 	req = NULL;
 out:
+	pe_key_ref_cleanup(&key);
 	pe_ca_form_free(&form);
 	pe_ca_values_free(profile, n_profile);
 	pe_request_free(req);
