@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "enroll.h"
@@ -34,6 +35,11 @@ pe_enroll_conn_open(struct pe_store *store, const struct pe_service *svc, long t
 		return rc;
 	}
 	options.ca_file = c->roots_file ? c->roots_file : svc->ca_file;
+	/* plain http only to this machine (test servers; the CMP mock server has no TLS) */
+	options.allow_http = strncasecmp(svc->url, "http://127.", 11) == 0 ||
+			     strncasecmp(svc->url, "http://[::1]", 12) == 0 ||
+			     strncasecmp(svc->url, "http://localhost:", 17) == 0 ||
+			     strncasecmp(svc->url, "http://localhost/", 17) == 0;
 	if (timeout_ms > 0) {
 		options.timeout_ms = timeout_ms;
 		options.connect_timeout_ms =

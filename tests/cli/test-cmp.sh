@@ -1,0 +1,202 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The cmp connector against the 'openssl cmp' mock server, run in a private
+# network namespace (it binds only the wildcard address) and reached with
+# nsenter. The mock never signs: it answers every request with -rsp_cert, so
+# the key is made on the token first, a test CA issues its certificate, and
+# 'request --key' enrolls that key. Issued (installed next to the key,
+# chaining to the test root, certConf sent after installation); polled within
+# one run while the CA's checkAfter is short (processing meanwhile); left
+# pending when it is long and asked again by refresh; rejected with the
+# PKIStatus, failInfo and status string shown; the server's error message; a
+# wrong shared secret; a certificate for another key.
+set -eu
+. "$TEST_LIB/common.sh"
+need unshare nsenter ip ss pkcs11-tool
+
+[ "$(id -u)" -eq 0 ] || unshare --net true 2>/dev/null ||
+	skip "no network namespaces here (unshare --net needs root)"
+
+make_tokens alpha
+P11ENROLL_HOME=$work/home
+CMP_SECRET=cmp-shared-secret
+WRONG_SECRET=not-the-secret
+export P11ENROLL_HOME CMP_SECRET WRONG_SECRET
+CMP_PORT=1700 # the namespace is the test's own: every port is free there
+CMP_URL=http://127.0.0.1:$CMP_PORT/pkix/
+CMP_PID=
+
+# cmp_start ARG...: the mock server in a new network namespace, with ARGs
+cmp_start()
+{
+	cmp_stop
+	unshare --net sh -c 'ip link set lo up && exec "$@"' sh openssl cmp -port "$CMP_PORT" \
+		-srv_ref 3078 -srv_secret "pass:$CMP_SECRET" "$@" >>"$work/mock.log" 2>&1 &
+	CMP_PID=$!
+	_tries=100
+	until nsenter --net="/proc/$CMP_PID/ns/net" ss -ltn 2>/dev/null | grep -q ":$CMP_PORT "; do
+		kill -0 "$CMP_PID" 2>/dev/null || { cat "$work/mock.log" >&2; fail "the mock server exited"; }
+		_tries=$((_tries - 1))
+		[ "$_tries" -gt 0 ] || fail "the mock server is not listening"
+		sleep 0.05
+	done
+}
+
+cmp_stop()
+{
+	if [ -n "$CMP_PID" ]; then
+		kill "$CMP_PID" 2>/dev/null || true
+		wait "$CMP_PID" 2>/dev/null || true
+		CMP_PID=
+	fi
+}
+trap cmp_stop EXIT
+
+# p11enroll inside the server's namespace once it runs
+pe()
+{
+	if [ -n "$CMP_PID" ]; then
+		set -- nsenter --net="/proc/$CMP_PID/ns/net" "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
+	else
+		set -- "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
+	fi
+	if [ -n "${P11ENROLL_VALGRIND:-}" ]; then
+		valgrind -q --error-exitcode=80 --leak-check=full --errors-for-leak-kinds=definite \
+			--suppressions="$TEST_LIB/valgrind.supp" "$@"
+	else
+		"$@"
+	fi
+}
+
+# the test CA, and a certificate from it for the token's key (issue_cert OUT)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" \
+	-out "$work/ca.pem" -subj "/CN=p11enroll CMP test root" -days 30 \
+	-addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign \
+	2>/dev/null
+expect_json 0 generate-key --token pkcs11:token=alpha --label cmpkey --pin-source env:USER_PIN
+key_uri="pkcs11:token=alpha;object=cmpkey"
+key_id=$(object_block alpha privkey cmpkey | sed -n 's/^ *ID: *//p')
+expect_rc 0 make-csr --key "$key_uri" --subject "/CN=Ivanov Ivan" --pin-source env:USER_PIN \
+	--out "$work/key.csr"
+issue_cert()
+{
+	openssl x509 -req -in "$2" -CA "$work/ca.pem" -CAkey "$work/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+		-days 10 -out "$1" 2>/dev/null || fail "the test CA could not issue $1"
+}
+issue_cert "$work/issued1.pem" "$work/key.csr"
+# a certificate for another key, as a CA gone wrong would send it
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/other.key" \
+	-subj "/CN=someone else" -out "$work/other.csr" 2>/dev/null
+issue_cert "$work/other.pem" "$work/other.csr"
+
+request()
+{
+	expect_json "$1" request --service cmp1 --owner-type individual --key "$key_uri" \
+		--pin-source env:USER_PIN --field CN="Ivanov Ivan" --field SN=Ivanov --field GN=Ivan \
+		--field C=RU --field SNILS=11223344595 --field INN=500100732259
+}
+
+certs_on_token()
+{
+	count_objects alpha cert
+}
+
+# the service: the shared secret is checked with a general message
+cmp_start -rsp_cert "$work/issued1.pem" -rsp_extracerts "$work/ca.pem"
+expect_json 5 add-service bad --protocol cmp --url "$CMP_URL" --login 3078 \
+	--password-source env:WRONG_SECRET
+expect_err "refuses the login"
+expect_json 0 add-service cmp1 --protocol cmp --url "$CMP_URL" --login 3078 \
+	--password-source env:CMP_SECRET
+[ "$(json .status)" = ready ] || fail "the CMP service is $(json .status)"
+expect_json 2 install-roots --service cmp1
+expect_err "--file"
+fp=$(openssl x509 -in "$work/ca.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+expect_json 0 install-roots --service cmp1 --file "$work/ca.pem" --accept-fingerprint "$fp"
+
+# 1. issued at once: on the token next to the key, chaining to the root, confirmed
+request 0
+[ "$(json .request.state)" = acknowledged ] || fail "issued: the request is $(json .request.state)"
+[ "$(json .request.status)" = installed ] || fail "issued: not installed"
+p11tool alpha --list-objects --type cert >"$work/certs"
+grep -q 'label: *cmpkey' "$work/certs" || fail "no certificate labelled like the key"
+grep -q "ID: *$key_id" "$work/certs" || fail "the certificate's ID is not the key's"
+p11tool alpha --read-object --type cert --label cmpkey -o "$work/got.der"
+openssl x509 -inform DER -in "$work/got.der" -out "$work/got.pem"
+openssl verify -CAfile "$work/ca.pem" "$work/got.pem" >/dev/null || fail "does not chain to the root"
+[ "$(count_objects alpha privkey)" -eq 1 ] || fail "a key was made"
+
+# 2. waiting for a few short polls, all in one run: processing meanwhile
+issue_cert "$work/issued2.pem" "$work/key.csr"
+cmp_start -rsp_cert "$work/issued2.pem" -poll_count 2 -check_after 1
+pe --json request --service cmp1 --owner-type individual --key "$key_uri" \
+	--pin-source env:USER_PIN --field CN="Ivanov Ivan" --field SN=Ivanov --field GN=Ivan \
+	--field C=RU --field SNILS=11223344595 --field INN=500100732259 \
+	>"$work/bg.out" 2>"$work/bg.err" &
+bg=$!
+sleep 1
+expect_json 0 list-requests
+[ "$(json '[.requests[] | select(.status == "processing")] | length')" -eq 1 ] ||
+	fail "the polled request is not shown as processing"
+wait "$bg" || { cat "$work/bg.err" >&2; fail "the polled request failed"; }
+[ "$(jq -r .request.status "$work/bg.out")" = installed ] || fail "polled: not installed"
+[ "$(certs_on_token)" -eq 2 ] || fail "polled: the certificate is not beside the first"
+
+# 3. the CA asks to wait longer than a run waits: pending, asked again by refresh
+issue_cert "$work/issued3.pem" "$work/key.csr"
+# (OpenSSL polls once at once: the second poll answer carries the long checkAfter)
+cmp_start -rsp_cert "$work/issued3.pem" -poll_count 2 -check_after 60
+request 0
+[ "$(json .request.status)" = processing ] || fail "long wait: $(json .request.status)"
+[ "$(json .request.ca_status)" = waiting ] || fail "long wait: ca_status $(json .request.ca_status)"
+id=$(json .request.id)
+expect_rc 5 show-request "$id"
+expect_json 0 list-requests
+[ "$(json ".requests[] | select(.id == \"$id\") | .status")" = processing ] ||
+	fail "list-requests does not show the waiting request as processing"
+# the mock counted the poll: asked again in a new transaction, it issues
+expect_json 0 refresh "$id" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = installed ] || fail "refresh after the wait: not installed"
+expect_rc 0 show-request "$id"
+[ "$(certs_on_token)" -eq 3 ] || fail "the third certificate is not on the token"
+
+# 4. rejected: PKIStatus, failInfo and the status string reach the user
+cmp_start -rsp_cert "$work/issued1.pem" -pkistatus 2 -failure 2 -statusstring "unknown department"
+certs=$(certs_on_token)
+request 8
+expect_err "unknown department"
+expect_err "badRequest"
+id=$(json '.error.message' | sed -n 's/^request \([0-9]*\).*/\1/p')
+expect_json 0 list-requests
+json '.requests[] | select(.status == "rejected") | .reason' | grep -q "unknown department" ||
+	fail "list-requests does not show the reason"
+[ "$(certs_on_token)" -eq "$certs" ] || fail "a rejected request wrote a certificate"
+
+# 5. the server answers with an error message: a clear error, nothing recorded
+cmp_start -rsp_cert "$work/issued1.pem" -send_error
+expect_json 0 list-requests
+before=$(json '.requests | length')
+request 7
+expect_err "answered with an error"
+expect_json 0 list-requests
+[ "$(json '.requests | length')" -eq "$before" ] || fail "a request was recorded against an error"
+
+# 6. a wrong shared secret: refused, saying so
+cmp_start -rsp_cert "$work/issued1.pem"
+(umask 077 && printf '%s' "$WRONG_SECRET" >"$P11ENROLL_HOME/secrets/cmp1")
+request 2
+expect_err "refuses the login"
+(umask 077 && printf '%s' "$CMP_SECRET" >"$P11ENROLL_HOME/secrets/cmp1")
+
+# 7. a certificate for another key is never installed
+cmp_start -rsp_cert "$work/other.pem"
+certs=$(certs_on_token)
+request 6
+expect_err "another key"
+[ "$(certs_on_token)" -eq "$certs" ] || fail "a foreign certificate was written"
+
+# the secret never reaches output
+grep -rqF "$CMP_SECRET" "$work/out" "$work/err" && fail "the shared secret was printed"
+cmp_stop
+true
