@@ -208,6 +208,7 @@ transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 	}
 	if (x->hold_certconf && OSSL_CMP_MSG_get_bodytype(req) == BODY_CERTCONF) {
 		/* kept for ack(), once the certificate is on the token: OpenSSL sees no answer */
+		pe_msg_debug("cmp: the certConf waits until the certificate is installed");
 		if ((size_t)n <= CERTCONF_MAX) {
 			x->certconf = malloc((size_t)n);
 			if (x->certconf != NULL) {
@@ -489,7 +490,7 @@ certreq(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_statu
 					check_after);
 			goto out;
 		}
-		pe_msg_debug("cmp: the CA asks to check again after %d s", check_after);
+		pe_msg_info("the CA holds the request: asking again in %d s", check_after);
 		if (check_after > 0) {
 			struct timespec ts = { check_after, 0 };
 
