@@ -6,7 +6,8 @@
 # nsenter. The mock never signs: it answers every request with -rsp_cert, so
 # the key is made on the token first, a test CA issues its certificate, and
 # 'request --key' enrolls that key. Issued (installed next to the key,
-# chaining to the test root, certConf sent after installation); polled within
+# chaining to the test root, certConf sent after installation, none when the
+# CA grants implicit confirmation); polled within
 # one run while the CA's checkAfter is short (processing meanwhile); left
 # pending when it is long and asked again by refresh; rejected with the
 # PKIStatus, failInfo and status string shown; the server's error message; a
@@ -32,7 +33,7 @@ cmp_start()
 {
 	cmp_stop
 	unshare --net sh -c 'ip link set lo up && exec "$@"' sh openssl cmp -port "$CMP_PORT" \
-		-srv_ref 3078 -srv_secret "pass:$CMP_SECRET" "$@" >>"$work/mock.log" 2>&1 &
+		-srv_ref 3078 -srv_secret "pass:$CMP_SECRET" -verbosity 7 "$@" >"$work/mock.log" 2>&1 &
 	CMP_PID=$!
 	_tries=100
 	until nsenter --net="/proc/$CMP_PID/ns/net" ss -ltn 2>/dev/null | grep -q ":$CMP_PORT "; do
@@ -126,6 +127,15 @@ p11tool alpha --read-object --type cert --label cmpkey -o "$work/got.der"
 openssl x509 -inform DER -in "$work/got.der" -out "$work/got.pem"
 openssl verify -CAfile "$work/ca.pem" "$work/got.pem" >/dev/null || fail "does not chain to the root"
 [ "$(count_objects alpha privkey)" -eq 1 ] || fail "a key was made"
+grep -q "received CERTCONF" "$work/mock.log" || fail "the CA got no certConf"
+
+# 1b. the CA grants implicit confirmation: nothing more to send after installation
+issue_cert "$work/issued1b.pem" "$work/key.csr"
+cmp_start -rsp_cert "$work/issued1b.pem" -grant_implicitconf
+request 0
+[ "$(json .request.state)" = acknowledged ] || fail "implicit: the request is $(json .request.state)"
+grep -q "received P10CR" "$work/mock.log" || fail "implicit: the CA got no P10CR"
+grep -q "received CERTCONF" "$work/mock.log" && fail "implicit: a certConf was sent all the same"
 
 # 2. waiting for a few short polls, all in one run: processing meanwhile
 issue_cert "$work/issued2.pem" "$work/key.csr"
@@ -141,7 +151,10 @@ expect_json 0 list-requests
 	fail "the polled request is not shown as processing"
 wait "$bg" || { cat "$work/bg.err" >&2; fail "the polled request failed"; }
 [ "$(jq -r .request.status "$work/bg.out")" = installed ] || fail "polled: not installed"
-[ "$(certs_on_token)" -eq 2 ] || fail "polled: the certificate is not beside the first"
+[ "$(certs_on_token)" -eq 3 ] || fail "polled: the certificate is not beside the others"
+[ "$(grep -c "received POLLREQ" "$work/mock.log")" -eq 2 ] || fail "polled: not two polls"
+[ "$(grep -c "Received request" "$work/mock.log")" -eq 5 ] ||
+	fail "polled: not genm, p10cr, 2 polls and certConf"
 
 # 3. the CA asks to wait longer than a run waits: pending, asked again by refresh
 issue_cert "$work/issued3.pem" "$work/key.csr"
@@ -159,7 +172,7 @@ expect_json 0 list-requests
 expect_json 0 refresh "$id" --pin-source env:USER_PIN
 [ "$(json '.requests[0].status')" = installed ] || fail "refresh after the wait: not installed"
 expect_rc 0 show-request "$id"
-[ "$(certs_on_token)" -eq 3 ] || fail "the third certificate is not on the token"
+[ "$(certs_on_token)" -eq 4 ] || fail "the fourth certificate is not on the token"
 
 # 4. rejected: PKIStatus, failInfo and the status string reach the user
 cmp_start -rsp_cert "$work/issued1.pem" -pkistatus 2 -failure 2 -statusstring "unknown department"
