@@ -577,6 +577,7 @@ cmp_ack(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_err *err
 				type);
 out:
 	ERR_clear_error();
+	xfer_cleanup(&x);
 	OSSL_CMP_MSG_free(rep);
 	OSSL_CMP_CTX_free(ctx);
 	pe_http_response_cleanup(&res);
@@ -614,6 +615,7 @@ cmp_login_status(struct pe_ca_conn *conn, enum pe_ca_login_state *state, struct 
 		}
 	}
 	ERR_clear_error();
+	xfer_cleanup(&x);
 	OSSL_CMP_CTX_free(ctx);
 	return rc;
 }

@@ -139,16 +139,23 @@ grep -q "received CERTCONF" "$work/mock.log" && fail "implicit: a certConf was s
 
 # 2. waiting for a few short polls, all in one run: processing meanwhile
 issue_cert "$work/issued2.pem" "$work/key.csr"
-cmp_start -rsp_cert "$work/issued2.pem" -poll_count 2 -check_after 1
+cmp_start -rsp_cert "$work/issued2.pem" -poll_count 2 -check_after 2
 pe --json request --service cmp1 --owner-type individual --key "$key_uri" \
 	--pin-source env:USER_PIN --field CN="Ivanov Ivan" --field SN=Ivanov --field GN=Ivan \
 	--field C=RU --field SNILS=11223344595 --field INN=500100732259 \
 	>"$work/bg.out" 2>"$work/bg.err" &
 bg=$!
-sleep 1
-expect_json 0 list-requests
-[ "$(json '[.requests[] | select(.status == "processing")] | length')" -eq 1 ] ||
-	fail "the polled request is not shown as processing"
+# another process sees it processing while the run waits for the CA
+seen=
+while kill -0 "$bg" 2>/dev/null; do
+	expect_json 0 list-requests
+	if [ "$(json '[.requests[] | select(.status == "processing")] | length')" -eq 1 ]; then
+		seen=yes
+		break
+	fi
+	sleep 0.2
+done
+[ -n "$seen" ] || fail "the polled request was never shown as processing"
 wait "$bg" || { cat "$work/bg.err" >&2; fail "the polled request failed"; }
 [ "$(jq -r .request.status "$work/bg.out")" = installed ] || fail "polled: not installed"
 [ "$(certs_on_token)" -eq 3 ] || fail "polled: the certificate is not beside the others"
