@@ -609,8 +609,9 @@ cmp_login_status(struct pe_ca_conn *conn, enum pe_ca_login_state *state, struct 
 	} else {
 		rc = failure_code(ctx, &x, "genm", NULL, err);
 		if (rc == PE_E_USAGE) {
+			/* the message says why, as for a rejected registration */
 			*state = PE_CA_LOGIN_REFUSED;
-			pe_err_clear(err);
+			err->code = PE_OK;
 			rc = PE_OK;
 		}
 	}

@@ -779,8 +779,10 @@ static enum pe_code
 service_ready(struct run *run, struct pe_err *err)
 {
 	enum pe_ca_login_state state = PE_CA_LOGIN_REFUSED;
+	char why[sizeof(err->msg)];
 	enum pe_code rc;
 
+	pe_err_clear(err);
 	rc = need_conn(run, err);
 	if (rc == PE_OK && run->conn.ops->login_required && run->svc->login == NULL)
 		return pe_err_set(err, PE_E_USAGE,
@@ -805,8 +807,10 @@ service_ready(struct run *run, struct pe_err *err)
 	case PE_CA_LOGIN_REFUSED:
 		break;
 	}
-	return pe_err_set(err, PE_E_USAGE, "service '%s' refuses the login '%s'", run->svc->name,
-			  run->svc->login);
+	/* the connector may have said why */
+	snprintf(why, sizeof(why), "%s", err->msg);
+	return pe_err_set(err, PE_E_USAGE, "service '%s' refuses the login '%s'%s%s",
+			  run->svc->name, run->svc->login, why[0] ? ": " : "", why);
 }
 
 static enum pe_code

@@ -107,7 +107,7 @@ certs_on_token()
 cmp_start -rsp_cert "$work/issued1.pem" -rsp_extracerts "$work/ca.pem"
 expect_json 5 add-service bad --protocol cmp --url "$CMP_URL" --login 3078 \
 	--password-source env:WRONG_SECRET
-expect_err "refuses the login"
+expect_err "password is wrong"
 expect_json 0 add-service cmp1 --protocol cmp --url "$CMP_URL" --login 3078 \
 	--password-source env:CMP_SECRET
 [ "$(json .status)" = ready ] || fail "the CMP service is $(json .status)"
@@ -206,7 +206,7 @@ expect_json 0 list-requests
 cmp_start -rsp_cert "$work/issued1.pem"
 (umask 077 && printf '%s' "$WRONG_SECRET" >"$P11ENROLL_HOME/secrets/cmp1")
 request 2
-expect_err "refuses the login"
+expect_err "password is wrong"
 (umask 077 && printf '%s' "$CMP_SECRET" >"$P11ENROLL_HOME/secrets/cmp1")
 
 # 7. a certificate for another key is never installed
