@@ -37,6 +37,7 @@
 
 /* PKIBody choices (RFC 4210 section 5.1.2); OpenSSL 3.0 keeps its names inside */
 #define BODY_PKICONF  19
+#define BODY_ERROR    23
 #define BODY_CERTCONF 24
 
 /* What the transfer callback and its caller share for one exchange. */
@@ -570,10 +571,15 @@ cmp_ack(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_err *err
 		goto out;
 	}
 	type = OSSL_CMP_MSG_get_bodytype(rep);
-	if (type != BODY_PKICONF)
+	if (type == BODY_ERROR)
 		rc = pe_err_set(err, PE_E_CA,
-				"the CMP server did not take the confirmation (it answered "
-				"body type %d, not PKIConf): the transaction may be over",
+				"the CMP server no longer takes the certConf (it answered with an "
+				"error message: its transaction is over); the certificate is "
+				"installed, but the CA may hold it unconfirmed");
+	else if (type != BODY_PKICONF)
+		rc = pe_err_set(err, PE_E_CA,
+				"the CMP server answered the certConf with body type %d, not "
+				"PKIConf",
 				type);
 out:
 	ERR_clear_error();

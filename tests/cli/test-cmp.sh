@@ -11,7 +11,7 @@
 # one run while the CA's checkAfter is short (processing meanwhile); left
 # pending when it is long and asked again by refresh; rejected with the
 # PKIStatus, failInfo and status string shown; the server's error message; a
-# wrong shared secret; a certificate for another key.
+# wrong shared secret; a certificate for another key; a certConf too late.
 set -eu
 . "$TEST_LIB/common.sh"
 need unshare nsenter ip ss pkcs11-tool
@@ -215,6 +215,29 @@ certs=$(certs_on_token)
 request 6
 expect_err "another key"
 [ "$(certs_on_token)" -eq "$certs" ] || fail "a foreign certificate was written"
+
+# 8. killed right after the installation: the transaction died with the
+#    connection, so the certConf comes too late; the certificate stays, and
+#    the request says why
+issue_cert "$work/issued8.pem" "$work/key.csr"
+cmp_start -rsp_cert "$work/issued8.pem"
+certs=$(certs_on_token)
+set +e
+P11ENROLL_TEST_KILL_AFTER=installed pe request --service cmp1 --owner-type individual \
+	--key "$key_uri" --pin-source env:USER_PIN --field CN="Ivanov Ivan" --field SN=Ivanov \
+	--field GN=Ivan --field C=RU --field SNILS=11223344595 --field INN=500100732259 \
+	>/dev/null 2>&1
+got=$?
+set -e
+[ "$got" -eq 137 ] || fail "the request was not killed after installed (exit $got)"
+[ "$(certs_on_token)" -eq $((certs + 1)) ] || fail "killed after installed: no certificate"
+expect_json 0 list-requests
+id=$(json '[.requests[].id | tonumber] | max')
+expect_json 0 refresh "$id" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = installed ] || fail "late certConf: not installed"
+json '.requests[0].reason' | grep -q "no longer takes the certConf" ||
+	fail "late certConf: the reason is $(json '.requests[0].reason')"
+[ "$(certs_on_token)" -eq $((certs + 1)) ] || fail "late certConf: the certificate changed"
 
 # the secret never reaches output
 grep -rqF "$CMP_SECRET" "$work/out" "$work/err" && fail "the shared secret was printed"
