@@ -489,6 +489,7 @@ certreq(struct pe_ca_conn *conn, const struct pe_ca_req *req, struct pe_ca_statu
 					"the CA holds the request (checkAfter %d s); "
 					"refresh asks again in a new CMP transaction",
 					check_after);
+			pe_msg_info("%s", err->msg);
 			goto out;
 		}
 		pe_msg_info("the CA holds the request: asking again in %d s", check_after);
