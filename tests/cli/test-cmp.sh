@@ -9,7 +9,8 @@
 # chaining to the test root, certConf sent after installation, none when the
 # CA grants implicit confirmation); polled within
 # one run while the CA's checkAfter is short (processing meanwhile); left
-# pending when it is long and asked again by refresh; rejected with the
+# pending when it is long and asked again by refresh (the server down in
+# between: a connection problem, then installed); rejected with the
 # PKIStatus, failInfo and status string shown; the server's error message; a
 # wrong shared secret; a certificate for another key; a certConf too late.
 set -eu
@@ -36,7 +37,9 @@ cmp_start()
 		-srv_ref 3078 -srv_secret "pass:$CMP_SECRET" -verbosity 7 "$@" >"$work/mock.log" 2>&1 &
 	CMP_PID=$!
 	_tries=100
-	until nsenter --net="/proc/$CMP_PID/ns/net" ss -ltn 2>/dev/null | grep -q ":$CMP_PORT "; do
+	# (in its own namespace: not before unshare made it, and not the port of another)
+	until [ "$(readlink "/proc/$CMP_PID/ns/net" 2>/dev/null)" != "$(readlink /proc/$$/ns/net)" ] &&
+		nsenter --net="/proc/$CMP_PID/ns/net" ss -ltn 2>/dev/null | grep -q ":$CMP_PORT "; do
 		kill -0 "$CMP_PID" 2>/dev/null || { cat "$work/mock.log" >&2; fail "the mock server exited"; }
 		_tries=$((_tries - 1))
 		[ "$_tries" -gt 0 ] || fail "the mock server is not listening"
@@ -53,6 +56,20 @@ cmp_stop()
 	fi
 }
 trap cmp_stop EXIT
+
+# cmp_down: the namespace stays, with nothing listening in it (a server that is down)
+cmp_down()
+{
+	cmp_stop
+	unshare --net sh -c 'ip link set lo up && exec sleep 300' &
+	CMP_PID=$!
+	_tries=100
+	until [ "$(readlink "/proc/$CMP_PID/ns/net" 2>/dev/null)" != "$(readlink /proc/$$/ns/net)" ]; do
+		_tries=$((_tries - 1))
+		[ "$_tries" -gt 0 ] || fail "no namespace for the server that is down"
+		sleep 0.05
+	done
+}
 
 # p11enroll inside the server's namespace once it runs
 pe()
@@ -180,6 +197,29 @@ expect_json 0 refresh "$id" --pin-source env:USER_PIN
 [ "$(json '.requests[0].status')" = installed ] || fail "refresh after the wait: not installed"
 expect_rc 0 show-request "$id"
 [ "$(certs_on_token)" -eq 4 ] || fail "the fourth certificate is not on the token"
+
+# 3b. the server goes away while the CA holds a request, and comes back: a
+#     connection problem in between, nothing lost
+issue_cert "$work/issued3b.pem" "$work/key.csr"
+cmp_start -rsp_cert "$work/issued3b.pem" -poll_count 2 -check_after 60
+request 0
+id=$(json .request.id)
+[ "$(json .request.status)" = processing ] || fail "3b: $(json .request.status)"
+cmp_down
+expect_json 7 refresh "$id" --pin-source env:USER_PIN
+expect_rc 3 --json show-request "$id"
+[ "$(json .request.status)" = connection-problem ] || fail "3b: not a connection problem"
+[ "$(json .request.ca_status)" = waiting ] || fail "3b: the CA's last state is lost"
+expect_json 0 list-services
+[ "$(json '.services[] | select(.name == "cmp1") | .status')" = unreachable ] ||
+	fail "3b: a stopped CMP server is not unreachable"
+cmp_start -rsp_cert "$work/issued3b.pem"
+expect_json 0 list-services
+[ "$(json '.services[] | select(.name == "cmp1") | .status')" = ready ] ||
+	fail "3b: the CMP service is not ready again"
+expect_json 0 refresh "$id" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = installed ] || fail "3b: not installed after the server came back"
+[ "$(certs_on_token)" -eq 5 ] || fail "3b: the certificate is not on the token"
 
 # 4. rejected: PKIStatus, failInfo and the status string reach the user
 cmp_start -rsp_cert "$work/issued1.pem" -pkistatus 2 -failure 2 -statusstring "unknown department"
