@@ -412,7 +412,9 @@ issued(OSSL_CMP_CTX *ctx, struct xfer *x, struct pe_ca_status *status, struct pe
 	rc = cert_der(cert, &status->cert, &status->cert_len, err);
 	if (rc != PE_OK)
 		return rc;
-	status->raw = strdup("accepted");
+	status->raw = strdup(OSSL_CMP_CTX_get_status(ctx) == OSSL_CMP_PKISTATUS_grantedWithMods
+				     ? "grantedWithMods"
+				     : "accepted");
 	status->state = x->certconf != NULL
 				? state_make(STATE_CERTCONF, x->certconf, x->certconf_len)
 				: strdup("confirmed");

@@ -146,11 +146,13 @@ openssl verify -CAfile "$work/ca.pem" "$work/got.pem" >/dev/null || fail "does n
 [ "$(count_objects alpha privkey)" -eq 1 ] || fail "a key was made"
 grep -q "received CERTCONF" "$work/mock.log" || fail "the CA got no certConf"
 
-# 1b. the CA grants implicit confirmation: nothing more to send after installation
+# 1b. the CA grants implicit confirmation (and the request with modifications):
+#     nothing more to send after installation
 issue_cert "$work/issued1b.pem" "$work/key.csr"
-cmp_start -rsp_cert "$work/issued1b.pem" -grant_implicitconf
+cmp_start -rsp_cert "$work/issued1b.pem" -grant_implicitconf -pkistatus 1
 request 0
 [ "$(json .request.state)" = acknowledged ] || fail "implicit: the request is $(json .request.state)"
+[ "$(json .request.ca_status)" = grantedWithMods ] || fail "implicit: $(json .request.ca_status)"
 grep -q "received P10CR" "$work/mock.log" || fail "implicit: the CA got no P10CR"
 grep -q "received CERTCONF" "$work/mock.log" && fail "implicit: a certConf was sent all the same"
 
