@@ -644,9 +644,9 @@ cmp_roots(struct pe_ca_conn *conn, unsigned char ***certs, size_t **lens, size_t
 	(void)lens;
 	(void)n;
 	return pe_err_set(err, PE_E_USAGE,
-			  "a CMP server publishes no CA certificates to fetch: install the root "
-			  "the CA's operator gives with 'p11enroll install-roots --service NAME "
-			  "--file ROOT.pem'");
+			  "a CMP server publishes no CA certificates to fetch: install the chain "
+			  "the CA's operator gives (root and intermediates) with 'p11enroll "
+			  "install-roots --service NAME --file CHAIN.pem'");
 }
 
 const struct pe_ca_ops pe_ca_cmp_ops = {
