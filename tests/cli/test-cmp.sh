@@ -131,7 +131,23 @@ expect_json 0 add-service cmp1 --protocol cmp --url "$CMP_URL" --login 3078 \
 expect_json 2 install-roots --service cmp1
 expect_err "--file"
 fp=$(openssl x509 -in "$work/ca.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+# install-roots --file: a file without a certificate, one that is not there, a
+# fingerprint that is not in it, --url beside it: nothing trusted
+expect_json 2 install-roots --service cmp1 --file "$work/key.csr" --accept-fingerprint "$fp"
+expect_err "--file"
+expect_json 3 install-roots --service cmp1 --file "$work/absent.pem" --accept-fingerprint "$fp"
+expect_json 6 install-roots --service cmp1 --file "$work/other.pem" --accept-fingerprint "$fp"
+expect_err "nothing was trusted"
+expect_json 2 install-roots --service cmp1 --file "$work/ca.pem" --url "$CMP_URL"
+# a request before any root: the certificate is kept (issued) until there is one
+request 2
+expect_err "no trusted root"
+expect_json 0 list-requests
+early=$(json '.requests[] | select(.state == "issued") | .id')
+[ -n "$early" ] || fail "the certificate of a request without roots was not kept"
 expect_json 0 install-roots --service cmp1 --file "$work/ca.pem" --accept-fingerprint "$fp"
+expect_json 0 refresh "$early" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = installed ] || fail "the kept certificate was not installed"
 
 # 1. issued at once: on the token next to the key, chaining to the root, confirmed
 request 0
