@@ -145,6 +145,144 @@ bool pe_ca_cpca20_login_state(const char *letter, enum pe_ca_login_state *state)
  */
 enum pe_code pe_ca_cpca20_request_code(struct pe_ca_status *status, struct pe_err *err);
 
+/*
+ * est.c: the EST (RFC 7030) URL and answer parsers. Every parser failure is
+ * PE_E_NET "the CA answered garbage to @call: <what>", so that a later
+ * refresh asks again.
+ */
+
+/*
+ * The URL of EST operation @op ("cacerts", "simpleenroll", ...) under the
+ * service URL @url: https://HOST[:PORT] (the path /.well-known/est is
+ * added), https://HOST[:PORT]/.well-known/est or .../.well-known/est/LABEL;
+ * one trailing '/' allowed, no user name, query or fragment.
+ * Returns: PE_OK and a newly allocated *out (free()); PE_E_USAGE naming
+ * what is wrong with @url.
+ */
+enum pe_code pe_ca_est_url(const char *url, const char *op, char **out, struct pe_err *err);
+
+/*
+ * A certs-only PKCS#7 answer (/cacerts, /simpleenroll): @content_type must
+ * be application/pkcs7-mime (smime-type certs-only when given), the body
+ * base64 (DER tolerated) of a SignedData holding 1 to PE_CA_CHAIN_MAX
+ * certificates and nothing after it.
+ * Returns: PE_OK and newly allocated arrays of DER certificates, in the
+ * order sent (pe_ca_certs_free()); PE_E_NET; PE_E_FAIL.
+ */
+enum pe_code pe_ca_est_parse_certs(const char *content_type, const unsigned char *body, size_t len,
+				   const char *call, unsigned char ***certs, size_t **lens,
+				   size_t *n, struct pe_err *err);
+
+/*
+ * Returns: the index of the certificate among @certs whose public key is the
+ * one of the DER PKCS#10 @csr; 0 when none is (enroll then refuses it as a
+ * certificate for another key).
+ */
+size_t pe_ca_est_cert_for_csr(unsigned char *const *certs, const size_t *lens, size_t n,
+			      const unsigned char *csr, size_t csr_len);
+
+/*
+ * A /csrattrs answer: base64 of CsrAttrs (SEQUENCE OF OID or Attribute); an
+ * empty body is an empty list. @content_type, when given, must be
+ * application/csrattrs.
+ * Returns: PE_OK and the dotted OIDs (an Attribute gives its type) as a
+ * newly allocated "a, b, c" in *oids ("" for none; free()); PE_E_NET.
+ */
+enum pe_code pe_ca_est_parse_csrattrs(const char *content_type, const unsigned char *body,
+				      size_t len, char **oids, struct pe_err *err);
+
+/*
+ * The text of an error answer for people: the body when it is text (or has
+ * no content type), control characters as spaces, blanks trimmed, at most
+ * 400 bytes. Returns: newly allocated text (free()), or NULL.
+ */
+char *pe_ca_est_error_text(const char *content_type, const unsigned char *body, size_t len);
+/* scep.c: the parsers and the message builder, for the unit tests */
+
+/* GetCACaps capabilities */
+#define PE_CA_SCEP_CAP_AES	(1u << 0)
+#define PE_CA_SCEP_CAP_DES3	(1u << 1)
+#define PE_CA_SCEP_CAP_SHA256	(1u << 2)
+#define PE_CA_SCEP_CAP_POST	(1u << 3) /* POSTPKIOperation */
+#define PE_CA_SCEP_CAP_STANDARD (1u << 4) /* SCEPStandard */
+#define PE_CA_SCEP_CAP_RENEWAL	(1u << 5)
+
+#define PE_CA_SCEP_NONCE_LEN 16
+
+/* Returns: the PE_CA_SCEP_CAP_ bits of a GetCACaps answer (one keyword a line, any case). */
+unsigned pe_ca_scep_caps_parse(const char *body, size_t len);
+
+/* What GetCACert answered: the CA's certificates and the RA's. */
+struct pe_ca_scep_ca;
+void pe_ca_scep_ca_free(struct pe_ca_scep_ca *ca);
+
+/*
+ * Reads a GetCACert answer: one certificate (application/x-x509-ca-cert) or a
+ * degenerate PKCS#7 of the CA's and RA's certificates
+ * (application/x-x509-ca-ra-cert), and chooses the certificate requests are
+ * encrypted to: an RA's (one for key encipherment first), else the issuing
+ * CA's. It must hold an RSA key.
+ * Returns: PE_OK and a newly allocated *out (pe_ca_scep_ca_free()); PE_E_NET
+ * "the SCEP server answered garbage: ..." for a wrong content type,
+ * truncated or malformed data.
+ */
+enum pe_code pe_ca_scep_ca_parse(const char *content_type, const unsigned char *body, size_t len,
+				 struct pe_ca_scep_ca **out, struct pe_err *err);
+
+/*
+ * The certificates that go into the service's trusted roots: the CA's (a
+ * lone certificate is the CA's), never an RA's.
+ * Returns: PE_OK and newly allocated arrays (pe_ca_certs_free()).
+ */
+enum pe_code pe_ca_scep_ca_roots(const struct pe_ca_scep_ca *ca, unsigned char ***certs,
+				 size_t **lens, size_t *n, struct pe_err *err);
+
+/*
+ * Builds a pkiMessage: @content (a PKCS#10 request, or IssuerAndSubject)
+ * enveloped to the CA's certificate (AES-256-CBC with the AES capability,
+ * else DES-EDE3-CBC), in a SignedData signed by @key through its signer with
+ * SHA-256 (signed attributes: contentType, messageDigest, messageType
+ * @message_type, transactionID, senderNonce @nonce of PE_CA_SCEP_NONCE_LEN
+ * bytes), carrying a self-signed certificate for the key with the subject
+ * @subject_der (a DER Name), signed by the key too.
+ * Returns: PE_OK and the DER message in a newly allocated *der (free());
+ * PE_E_USAGE for a key that is not RSA; whatever the signer returns.
+ */
+enum pe_code pe_ca_scep_message_build(const struct pe_ca_scep_ca *ca, unsigned caps,
+				      const struct pe_ca_key *key, const char *message_type,
+				      const char *transaction_id, const unsigned char *nonce,
+				      const unsigned char *content, size_t content_len,
+				      const unsigned char *subject_der, size_t subject_len,
+				      unsigned char **der, size_t *len, struct pe_err *err);
+
+/*
+ * The content of a CertPoll (GetCertInitial): IssuerAndSubject ::= SEQUENCE
+ * { issuer Name (the issuing CA's), subject Name (@subject_der, DER) }.
+ * Returns: PE_OK and a newly allocated *der (free()).
+ */
+enum pe_code pe_ca_scep_issuer_and_subject(const struct pe_ca_scep_ca *ca,
+					   const unsigned char *subject_der, size_t subject_len,
+					   unsigned char **der, size_t *len, struct pe_err *err);
+
+/*
+ * Reads a CertRep answering the message of @transaction_id sent with @nonce:
+ * the content type (when given) is application/x-pki-message, the whole
+ * body one PKCS#7 SignedData with one signer, signed by a certificate of @ca
+ * (never one it carries itself), messageType CertRep, the same
+ * transactionID, recipientNonce = @nonce. SUCCESS: the envelope is opened
+ * with @key (its decrypt: the content-encryption key is RSA-encrypted to it;
+ * DES-CBC, DES-EDE3-CBC and AES-CBC content) and the certificate for the
+ * key taken from the degenerate PKCS#7 inside (else the first one).
+ * Returns: PE_OK and the certificate in a newly allocated *cert (DER,
+ * free()); PE_E_PENDING; PE_E_CA for FAILURE, the failInfo (and
+ * failInfoText) named in the message; PE_E_NET "the SCEP server answered
+ * garbage: ..." for anything malformed, unsigned, or not ours.
+ */
+enum pe_code pe_ca_scep_certrep_parse(const struct pe_ca_scep_ca *ca, const char *content_type,
+				      const unsigned char *body, size_t len,
+				      const char *transaction_id, const unsigned char *nonce,
+				      const struct pe_ca_key *key, unsigned char **cert,
+				      size_t *cert_len, struct pe_err *err);
 /* cmp.c */
 
 /*

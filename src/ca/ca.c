@@ -21,6 +21,8 @@
 static const struct pe_ca_ops *const connectors[] = {
 	&pe_ca_cpca20_ops,
 	&pe_ca_cmp_ops,
+	&pe_ca_est_ops,
+	&pe_ca_scep_ops,
 };
 
 const struct pe_ca_ops *
@@ -41,7 +43,7 @@ const char *
 pe_ca_protocols(void)
 {
 	/* keep in the order of connectors[] */
-	return "cpca20, cmp";
+	return "cpca20, cmp, est, scep";
 }
 
 void

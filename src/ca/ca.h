@@ -54,6 +54,8 @@ enum pe_code pe_http_request(struct pe_http *http, const char *method, const cha
 			     const char *content_type, const void *body, size_t body_len,
 			     struct pe_http_response *res, struct pe_err *err);
 void pe_http_response_cleanup(struct pe_http_response *res);
+/* Returns: the last answer's Retry-After in seconds (an HTTP-date from now; at most a day), or 0. */
+long pe_http_retry_after(const struct pe_http *http);
 
 /*
  * The connection a connector works on: borrowed settings and the HTTP client.
@@ -66,6 +68,7 @@ struct pe_ca_conn {
 	const struct pe_secret *password;
 	struct pe_http *http;
 	void *priv;
+	const char *roots_file; /* PEM of the roots trusted for the service, or NULL */
 };
 
 /* A field of the CA's registration form (cpca20 /userattr). */
@@ -152,6 +155,12 @@ struct pe_ca_req {
 	const struct pe_ca_key *key; /* only for connectors with needs_key, else NULL */
 	const unsigned char *cert;   /* ack(): the installed certificate, DER */
 	size_t cert_len;
+	/*
+	 * The key already holds a certificate from this service and the request
+	 * renews it (same subject): protocols with a renewal call use it (EST
+	 * /simplereenroll); the others ignore it.
+	 */
+	bool renewal;
 };
 void pe_ca_status_cleanup(struct pe_ca_status *status);
 
@@ -167,7 +176,9 @@ void pe_ca_certs_free(unsigned char **certs, size_t *lens, size_t n);
 struct pe_ca_ops {
 	const char *name;    /* the --protocol name */
 	bool needs_key;	     /* submit and poll need pe_ca_req.key */
+	bool needs_rsa;	     /* the key must be RSA (SCEP encrypts its answers to it) */
 	bool login_required; /* add-service needs --login (else a password alone may do) */
+	bool plain_http;     /* the protocol protects its messages itself (SCEP): http:// is fine */
 	/* The CA's chain: DER certificates, newly allocated arrays. */
 	enum pe_code (*roots)(struct pe_ca_conn *conn, unsigned char ***certs, size_t **lens,
 			      size_t *n, struct pe_err *err);
@@ -220,5 +231,7 @@ const char *pe_ca_protocols(void);
 
 extern const struct pe_ca_ops pe_ca_cpca20_ops;
 extern const struct pe_ca_ops pe_ca_cmp_ops;
+extern const struct pe_ca_ops pe_ca_est_ops;
+extern const struct pe_ca_ops pe_ca_scep_ops;
 
 #endif /* PE_CA_CA_H */

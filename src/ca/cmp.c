@@ -653,6 +653,7 @@ const struct pe_ca_ops pe_ca_cmp_ops = {
 	.name = "cmp",
 	.needs_key = false,
 	.login_required = true,
+	.plain_http = true, /* every message carries its MAC (RFC 6712 runs CMP over http) */
 	.roots = cmp_roots,
 	.login_status = cmp_login_status,
 	.submit = cmp_submit,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -32,6 +33,7 @@ struct pe_http {
 	struct pe_buf body;
 	bool too_big;
 	char *content_type;
+	long retry_after;
 };
 
 /*
@@ -81,10 +83,42 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	return len;
 }
 
+/*
+ * Retry-After (RFC 9110 10.2.3): delta-seconds, or an HTTP-date turned into
+ * seconds from now; anything else, or a time past, is 0. Capped at a day.
+ */
+static long
+retry_after_parse(const char *data, size_t len)
+{
+	char text[128];
+	long value = 0;
+	time_t when;
+	size_t i;
+
+	if (len >= sizeof(text))
+		return 0;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	if (len > 0 && isdigit((unsigned char)text[0])) {
+		for (i = 0; i < len; i++) {
+			if (!isdigit((unsigned char)text[i]))
+				return 0;
+			if (value < 86400)
+				value = value * 10 + (text[i] - '0');
+		}
+	} else {
+		when = curl_getdate(text, NULL);
+		if (when != (time_t)-1 && when > time(NULL))
+			value = (long)(when - time(NULL));
+	}
+	return value > 86400 ? 86400 : value;
+}
+
 static size_t
 on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	static const char name[] = "content-type:";
+	static const char retry[] = "retry-after:";
 	struct pe_http *http = userdata;
 	size_t len = size * nmemb, start, end;
 
@@ -92,6 +126,17 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		free(http->content_type);
 		http->content_type = NULL;
+		http->retry_after = 0;
+		return len;
+	}
+	if (len > sizeof(retry) - 1 && strncasecmp(data, retry, sizeof(retry) - 1) == 0) {
+		start = sizeof(retry) - 1;
+		while (start < len && (data[start] == ' ' || data[start] == '\t'))
+			start++;
+		end = len;
+		while (end > start && isspace((unsigned char)data[end - 1]))
+			end--;
+		http->retry_after = retry_after_parse(data + start, end - start);
 		return len;
 	}
 	if (len <= sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
@@ -242,6 +287,12 @@ pe_http_response_cleanup(struct pe_http_response *res)
 	res->status = 0;
 }
 
+long
+pe_http_retry_after(const struct pe_http *http)
+{
+	return http != NULL ? http->retry_after : 0;
+}
+
 /* Returns: whether @url starts with a scheme this client may use. */
 static bool
 scheme_ok(const struct pe_http *http, const char *url)
@@ -327,6 +378,7 @@ pe_http_request(struct pe_http *http, const char *method, const char *url, const
 	body_cleanup(http);
 	free(http->content_type);
 	http->content_type = NULL;
+	http->retry_after = 0;
 	rc = set_fixed(http, err);
 	if (rc != PE_OK)
 		goto out;

@@ -132,6 +132,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	}
 	memset(&options_http, 0, sizeof(options_http));
 	options_http.insecure = true; /* pinned by the fingerprint below */
+	options_http.allow_http = ops->plain_http;
 	options_http.timeout_ms = 15000;
 	memset(&conn, 0, sizeof(conn));
 	conn.url = url;

@@ -64,6 +64,13 @@ struct pe_container_ops {
 	const char *(*serial)(struct pe_container *c);
 	const char *(*model)(struct pe_container *c);
 	/*
+	 * RSA PKCS#1 v1.5 decryption with the key found last (SCEP answers are
+	 * encrypted to it): a newly allocated *out, zeroised by the caller
+	 * before free(). NULL when the carrier cannot decrypt.
+	 */
+	enum pe_code (*decrypt)(struct pe_container *c, const unsigned char *in, size_t len,
+				unsigned char **out, size_t *out_len, struct pe_err *err);
+	/*
 	 * Finds the one private key an existing key's name (@uri: RFC 7512 for a
 	 * token) names, with its public key: PE_OK, PE_E_NOTFOUND, PE_E_USAGE when
 	 * it names several. NULL for a carrier that cannot enroll a key it did not make.

@@ -241,6 +241,14 @@ token_model(struct pe_container *c)
 	return pe_p11_token_info(c->tok)->model;
 }
 
+static enum pe_code
+token_decrypt(struct pe_container *c, const unsigned char *in, size_t len, unsigned char **out,
+	      size_t *out_len, struct pe_err *err)
+{
+	pe_return_val_if_fail(c->key != NULL, PE_E_FAIL);
+	return pe_p11_key_decrypt(c->key, in, len, out, out_len, err);
+}
+
 const struct pe_container_ops pe_container_token_ops = {
 	.name = "token",
 	.open = token_open,
@@ -253,5 +261,6 @@ const struct pe_container_ops pe_container_token_ops = {
 	.install = token_install,
 	.serial = token_serial,
 	.model = token_model,
+	.decrypt = token_decrypt,
 	.find_uri = token_find_uri,
 };

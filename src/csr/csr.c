@@ -365,40 +365,19 @@ signature_set(X509_REQ *req, int sig_nid, const unsigned char *sig, size_t len, 
 	return PE_OK;
 }
 
-enum pe_code
-pe_csr_build(const struct pe_csr_spec *spec, const struct pe_csr_signer *signer,
-	     unsigned char **der, size_t *len, struct pe_err *err)
+/*
+ * Signs @req (its content final) through @signer, checks the signature
+ * against @pkey and encodes it. The encodings pass through buffers that are
+ * zeroised: a request may hold a challenge password.
+ */
+static enum pe_code
+req_sign(X509_REQ *req, EVP_PKEY *pkey, int sig_nid, enum pe_hash hash,
+	 const struct pe_csr_signer *signer, unsigned char **der, size_t *len, struct pe_err *err)
 {
-	const unsigned char *p = signer->spki;
-	X509_REQ *req = NULL;
-	X509_NAME *name = NULL;
-	EVP_PKEY *pkey = NULL;
 	unsigned char *tbs = NULL, *raw = NULL, *sig = NULL, *out = NULL;
 	size_t raw_len = 0, sig_len = 0;
-	enum pe_hash hash = PE_HASH_NONE;
 	enum pe_code rc;
-	int tbs_len, out_len, sig_nid = NID_undef;
-
-	ERR_clear_error();
-	pkey = d2i_PUBKEY(NULL, &p, (long)signer->spki_len);
-	req = X509_REQ_new();
-	name = X509_NAME_new();
-	if (pkey == NULL || req == NULL || name == NULL) {
-		rc = ossl_fail(err, PE_E_CRYPTO, "public key");
-		goto out;
-	}
-	rc = algorithm_for(pkey, &sig_nid, &hash, err);
-	if (rc == PE_OK)
-		rc = subject_build(spec, name, err);
-	if (rc == PE_OK)
-		rc = extensions_build(spec, req, err);
-	if (rc != PE_OK)
-		goto out;
-	if (X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_subject_name(req, name) != 1 ||
-	    X509_REQ_set_pubkey(req, pkey) != 1) {
-		rc = ossl_fail(err, PE_E_FAIL, "request");
-		goto out;
-	}
+	int tbs_len, out_len = 0;
 
 	tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
 	if (tbs_len <= 0) {
@@ -439,10 +418,52 @@ pe_csr_build(const struct pe_csr_spec *spec, const struct pe_csr_signer *signer,
 	memcpy(*der, out, (size_t)out_len);
 	*len = (size_t)out_len;
 out:
+	if (out != NULL)
+		OPENSSL_cleanse(out, (size_t)out_len);
+	if (tbs != NULL)
+		OPENSSL_cleanse(tbs, (size_t)tbs_len);
 	OPENSSL_free(out);
 	OPENSSL_free(tbs);
 	free(raw);
 	free(sig);
+	return rc;
+}
+
+enum pe_code
+pe_csr_build(const struct pe_csr_spec *spec, const struct pe_csr_signer *signer,
+	     unsigned char **der, size_t *len, struct pe_err *err)
+{
+	const unsigned char *p = signer->spki;
+	X509_REQ *req = NULL;
+	X509_NAME *name = NULL;
+	EVP_PKEY *pkey = NULL;
+	enum pe_hash hash = PE_HASH_NONE;
+	enum pe_code rc;
+	int sig_nid = NID_undef;
+
+	ERR_clear_error();
+	pkey = d2i_PUBKEY(NULL, &p, (long)signer->spki_len);
+	req = X509_REQ_new();
+	name = X509_NAME_new();
+	if (pkey == NULL || req == NULL || name == NULL) {
+		rc = ossl_fail(err, PE_E_CRYPTO, "public key");
+		goto out;
+	}
+	rc = algorithm_for(pkey, &sig_nid, &hash, err);
+	if (rc == PE_OK)
+		rc = subject_build(spec, name, err);
+	if (rc == PE_OK)
+		rc = extensions_build(spec, req, err);
+	if (rc != PE_OK)
+		goto out;
+	if (X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_subject_name(req, name) != 1 ||
+	    X509_REQ_set_pubkey(req, pkey) != 1) {
+		rc = ossl_fail(err, PE_E_FAIL, "request");
+		goto out;
+	}
+
+	rc = req_sign(req, pkey, sig_nid, hash, signer, der, len, err);
+out:
 	X509_NAME_free(name);
 	X509_REQ_free(req);
 	EVP_PKEY_free(pkey);
@@ -472,4 +493,105 @@ pe_csr_to_pem(const unsigned char *der, size_t len)
 	X509_REQ_free(req);
 	ERR_clear_error();
 	return pem;
+}
+
+/* Returns: whether @s holds only PrintableString characters (X.680). */
+static bool
+printable(const struct pe_secret *s)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < s->len; i++) {
+		c = s->data[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr(" '()+,-./:=?", c) != NULL) ||
+		    c == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* Zeroises the value of every challengePassword attribute of @req. */
+static void
+challenge_cleanse(X509_REQ *req)
+{
+	X509_ATTRIBUTE *attr;
+	ASN1_TYPE *value;
+	int i, j;
+
+	for (i = 0; i < X509_REQ_get_attr_count(req); i++) {
+		attr = X509_REQ_get_attr(req, i);
+		if (OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr)) != NID_pkcs9_challengePassword)
+			continue;
+		for (j = 0; j < X509_ATTRIBUTE_count(attr); j++) {
+			value = X509_ATTRIBUTE_get0_type(attr, j);
+			if (value != NULL && value->type != V_ASN1_BOOLEAN &&
+			    value->type != V_ASN1_NULL && value->type != V_ASN1_OBJECT &&
+			    value->value.asn1_string != NULL &&
+			    value->value.asn1_string->data != NULL)
+				OPENSSL_cleanse(value->value.asn1_string->data,
+						(size_t)value->value.asn1_string->length);
+		}
+	}
+}
+
+enum pe_code
+pe_csr_with_challenge(const unsigned char *csr, size_t csr_len, const struct pe_secret *challenge,
+		      const struct pe_csr_signer *signer, unsigned char **der, size_t *len,
+		      struct pe_err *err)
+{
+	const unsigned char *p = csr;
+	X509_REQ *req = NULL;
+	EVP_PKEY *pkey = NULL;
+	enum pe_hash hash = PE_HASH_NONE;
+	enum pe_code rc;
+	int sig_nid = NID_undef, i;
+
+	ERR_clear_error();
+	if (challenge->len == 0 || challenge->len > 255)
+		return pe_err_set(err, PE_E_USAGE,
+				  "a challenge password has 1 to 255 characters, not %zu",
+				  challenge->len);
+	req = d2i_X509_REQ(NULL, &p, (long)csr_len);
+	if (req == NULL || p != csr + csr_len) {
+		rc = ossl_fail(err, PE_E_USAGE, "the stored request cannot be read");
+		goto out;
+	}
+	p = signer->spki;
+	pkey = d2i_PUBKEY(NULL, &p, (long)signer->spki_len);
+	if (pkey == NULL) {
+		rc = ossl_fail(err, PE_E_CRYPTO, "public key");
+		goto out;
+	}
+	if (EVP_PKEY_eq(pkey, X509_REQ_get0_pubkey(req)) != 1) {
+		rc = pe_err_set(err, PE_E_USAGE,
+				"the request is for another key than the signer's");
+		goto out;
+	}
+	rc = algorithm_for(pkey, &sig_nid, &hash, err);
+	if (rc != PE_OK)
+		goto out;
+	/* one challenge: any earlier one goes */
+	while ((i = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1)) >= 0) {
+		challenge_cleanse(req);
+		X509_ATTRIBUTE_free(X509_REQ_delete_attr(req, i));
+	}
+	/*
+	 * a PrintableString where the text allows (some SCEP servers read no
+	 * other DirectoryString), else a UTF8String of valid UTF-8
+	 */
+	if (X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
+				      printable(challenge) ? V_ASN1_PRINTABLESTRING : MBSTRING_UTF8,
+				      challenge->data, (int)challenge->len) != 1) {
+		rc = ossl_fail(err, PE_E_USAGE, "challenge password");
+		goto out;
+	}
+	rc = req_sign(req, pkey, sig_nid, hash, signer, der, len, err);
+out:
+	if (req != NULL)
+		challenge_cleanse(req);
+	X509_REQ_free(req);
+	EVP_PKEY_free(pkey);
+	return rc;
 }

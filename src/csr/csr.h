@@ -59,6 +59,21 @@ struct pe_csr_spec {
 enum pe_code pe_csr_build(const struct pe_csr_spec *spec, const struct pe_csr_signer *signer,
 			  unsigned char **der, size_t *len, struct pe_err *err);
 
+/*
+ * A copy of the DER request @csr with the PKCS#9 challengePassword attribute
+ * set to @challenge (SCEP), signed again through @signer, whose key must be
+ * the request's. The stored request stays without the secret: this copy is
+ * made in memory when it is sent.
+ * Returns: PE_OK and the DER request in a newly allocated *der (it holds the
+ * challenge: zeroise it before free()); PE_E_USAGE for a request that cannot
+ * be read, a key that is not the request's or an ill-sized challenge;
+ * PE_E_CRYPTO; whatever the signer returns.
+ */
+enum pe_code pe_csr_with_challenge(const unsigned char *csr, size_t csr_len,
+				   const struct pe_secret *challenge,
+				   const struct pe_csr_signer *signer, unsigned char **der,
+				   size_t *len, struct pe_err *err);
+
 /* Returns: a newly allocated PEM text of the DER request (free()), NULL on OOM. */
 char *pe_csr_to_pem(const unsigned char *der, size_t len);
 

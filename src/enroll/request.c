@@ -309,6 +309,16 @@ replace(char **field, const char *value, struct pe_err *err)
 	return PE_OK;
 }
 
+/* pe_ca_key.decrypt: the carrier's decryption with the request's key. */
+static enum pe_code
+key_decrypt(void *ctx, const unsigned char *in, size_t len, unsigned char **out, size_t *out_len,
+	    struct pe_err *err)
+{
+	struct run *run = ctx;
+
+	return run->carrier->decrypt(run->container, in, len, out, out_len, err);
+}
+
 /*
  * The request as the connector sees it. A connector that works with the key
  * itself (SCEP) gets it from the carrier, which is opened for that.
@@ -337,6 +347,10 @@ ca_req_fill(struct run *run, const struct pe_request *req, struct pe_ca_req *cre
 		if (rc != PE_OK)
 			return rc;
 		run->ca_key.signer = run->carrier->signer(run->container, run->spki, run->spki_len);
+		if (run->carrier->decrypt != NULL) {
+			run->ca_key.decrypt = key_decrypt;
+			run->ca_key.decrypt_ctx = run;
+		}
 	}
 	creq->key = &run->ca_key;
 	return PE_OK;
@@ -969,7 +983,14 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		rc = run.carrier->open(&env->carrier, &run.container, err);
 	if (rc == PE_OK && spec->key_uri != NULL)
 		rc = existing_key(&run, spec, &key, err);
-	else if (rc == PE_OK && !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
+	if (rc == PE_OK && run.conn.ops->needs_rsa &&
+	    pe_key_type_family(key.label != NULL ? key.type : spec->key_type) != PE_FAMILY_RSA)
+		rc = pe_err_set(err, PE_E_USAGE, "service '%s' (%s) needs an RSA key, not %s%s",
+				spec->service, run.conn.ops->name,
+				pe_key_type_name(key.label != NULL ? key.type : spec->key_type),
+				key.label != NULL ? "" : ": use --key-type rsa-2048");
+	if (rc == PE_OK && spec->key_uri == NULL &&
+	    !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s cannot make %s keys", spec->carrier,
 				pe_key_type_name(spec->key_type));
 	if (rc == PE_OK && spec->key_uri == NULL && spec->key_label != NULL &&

@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "enroll.h"
@@ -35,11 +34,7 @@ pe_enroll_conn_open(struct pe_store *store, const struct pe_service *svc, long t
 		return rc;
 	}
 	options.ca_file = c->roots_file ? c->roots_file : svc->ca_file;
-	/* plain http only to this machine (test servers; the CMP mock server has no TLS) */
-	options.allow_http = strncasecmp(svc->url, "http://127.", 11) == 0 ||
-			     strncasecmp(svc->url, "http://[::1]", 12) == 0 ||
-			     strncasecmp(svc->url, "http://localhost:", 17) == 0 ||
-			     strncasecmp(svc->url, "http://localhost/", 17) == 0;
+	options.allow_http = c->ops->plain_http;
 	if (timeout_ms > 0) {
 		options.timeout_ms = timeout_ms;
 		options.connect_timeout_ms =
@@ -57,6 +52,7 @@ pe_enroll_conn_open(struct pe_store *store, const struct pe_service *svc, long t
 	c->conn.login = svc->login;
 	c->conn.password = c->password;
 	c->conn.http = c->http;
+	c->conn.roots_file = c->roots_file;
 out:
 	if (rc != PE_OK)
 		pe_enroll_conn_close(c);

@@ -571,3 +571,41 @@ pe_p11_key_sign(struct pe_p11_key *key, enum pe_hash hash, const unsigned char *
 	free(info);
 	return rc;
 }
+
+enum pe_code
+pe_p11_key_decrypt(struct pe_p11_key *key, const unsigned char *in, size_t len, unsigned char **out,
+		   size_t *out_len, struct pe_err *err)
+{
+	CK_FUNCTION_LIST *fn = key->tok->mod->fn;
+	CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+	CK_ULONG n = 0;
+	unsigned char *buf;
+	CK_RV rv;
+
+	if (key->key_type != CKK_RSA)
+		return pe_err_set(err, PE_E_USAGE,
+				  "key '%s' on token %s is not an RSA key: it "
+				  "cannot decrypt",
+				  pe_p11_key_label(key), key->tok->name);
+	rv = fn->C_DecryptInit(key->tok->session, &mech, key->priv);
+	if (rv != CKR_OK)
+		return pe_p11_err(err, "C_DecryptInit", rv);
+	rv = fn->C_Decrypt(key->tok->session, (CK_BYTE_PTR)in, len, NULL, &n);
+	if (rv != CKR_OK)
+		return pe_p11_err(err, "C_Decrypt", rv);
+	buf = malloc(n ? n : 1);
+	if (buf == NULL) {
+		/* end the operation the first call left active */
+		fn->C_Decrypt(key->tok->session, (CK_BYTE_PTR)in, len, NULL, NULL);
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	}
+	rv = fn->C_Decrypt(key->tok->session, (CK_BYTE_PTR)in, len, buf, &n);
+	if (rv != CKR_OK) {
+		explicit_bzero(buf, n);
+		free(buf);
+		return pe_p11_err(err, "C_Decrypt", rv);
+	}
+	*out = buf;
+	*out_len = n;
+	return PE_OK;
+}

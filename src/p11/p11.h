@@ -248,6 +248,18 @@ enum pe_code pe_p11_key_attrs(struct pe_p11_key *key, struct pe_p11_key_attrs *a
 enum pe_code pe_p11_key_sign(struct pe_p11_key *key, enum pe_hash hash, const unsigned char *data,
 			     size_t len, unsigned char **sig, size_t *siglen, struct pe_err *err);
 
+/*
+ * Decrypts @in (RSA PKCS#1 v1.5, CKM_RSA_PKCS) with the private key on the
+ * token: how a SCEP answer's content-encryption key is recovered without the
+ * key leaving the token.
+ * Returns: PE_OK and the plaintext in a newly allocated *out (zeroise it
+ * before free(): it is a key); PE_E_USAGE for a key that is not RSA;
+ * PE_E_P11 (CKR_ENCRYPTED_DATA_INVALID and the like for a message that was
+ * not encrypted to this key).
+ */
+enum pe_code pe_p11_key_decrypt(struct pe_p11_key *key, const unsigned char *in, size_t len,
+				unsigned char **out, size_t *out_len, struct pe_err *err);
+
 /* object.c */
 
 struct pe_p11_cert {

@@ -177,51 +177,35 @@ login_remember(struct pe_refca *ca, const struct pe_refca_reg *reg, const unsign
 	ca->next_login = (ca->next_login + 1) % PE_REFCA_LOGIN_CACHE;
 }
 
-/*
- * HTTP Basic: the registration whose Token and Password these are. Answers
- * 401 (or 500) itself and returns false otherwise.
- */
-static bool
-authenticate(struct pe_refca *ca, const struct pe_refca_http_req *req,
-	     struct pe_refca_http_resp *resp, struct pe_refca_reg **out)
+enum pe_code
+pe_refca_login_check(struct pe_refca *ca, const char *user, const char *password,
+		     struct pe_refca_reg **out, struct pe_err *err)
 {
 	static const unsigned char dummy_salt[16];
 	struct pe_refca_reg *reg = NULL;
 	unsigned char hash[32], quick[32];
-	struct pe_err err;
 	enum pe_code rc;
 	bool ok = false, have_quick = false;
 
-	if (req->user == NULL || req->password == NULL) {
-		reply_error(resp, 401,
-			    "authentication required: HTTP Basic with the Token and "
-			    "Password of the registration");
-		resp->challenge = true;
-		return false;
-	}
-	rc = pe_refca_db_reg_by_token(ca->db, req->user, &reg, &err);
+	rc = pe_refca_db_reg_by_token(ca->db, user, &reg, err);
 	if (rc == PE_OK)
-		have_quick = quick_hash(reg, req->password, quick);
+		have_quick = quick_hash(reg, password, quick);
 	if (rc == PE_E_NOTFOUND) {
 		/* the same work as for a known token, so that timing tells nothing */
-		pw_hash(req->password, dummy_salt, sizeof(dummy_salt), PW_ITER, hash, sizeof(hash),
-			&err);
+		pw_hash(password, dummy_salt, sizeof(dummy_salt), PW_ITER, hash, sizeof(hash), err);
 	} else if (rc != PE_OK) {
-		reply_internal(resp, &err);
-		return false;
+		return rc;
 	} else if (reg->iter == 0 || reg->iter > 10 * 1000 * 1000) {
-		pe_err_set(&err, PE_E_STORE, "registration %lld: bad PBKDF2 iteration count",
-			   reg->id);
-		reply_internal(resp, &err);
+		rc = pe_err_set(err, PE_E_STORE, "registration %lld: bad PBKDF2 iteration count",
+				reg->id);
 		pe_refca_reg_free(reg);
-		return false;
+		return rc;
 	} else if (have_quick && login_known(ca, reg, quick)) {
 		ok = true;
-	} else if (pw_hash(req->password, reg->salt, sizeof(reg->salt), reg->iter, hash,
-			   sizeof(hash), &err) != PE_OK) {
-		reply_internal(resp, &err);
+	} else if ((rc = pw_hash(password, reg->salt, sizeof(reg->salt), reg->iter, hash,
+				 sizeof(hash), err)) != PE_OK) {
 		pe_refca_reg_free(reg);
-		return false;
+		return rc;
 	} else {
 		ok = CRYPTO_memcmp(hash, reg->hash, sizeof(hash)) == 0;
 		if (ok && have_quick)
@@ -231,11 +215,40 @@ authenticate(struct pe_refca *ca, const struct pe_refca_http_req *req,
 	OPENSSL_cleanse(quick, sizeof(quick));
 	if (!ok) {
 		pe_refca_reg_free(reg);
+		return pe_err_set(err, PE_E_PIN, "wrong Token or Password");
+	}
+	*out = reg;
+	return PE_OK;
+}
+
+/*
+ * HTTP Basic: the registration whose Token and Password these are. Answers
+ * 401 (or 500) itself and returns false otherwise.
+ */
+static bool
+authenticate(struct pe_refca *ca, const struct pe_refca_http_req *req,
+	     struct pe_refca_http_resp *resp, struct pe_refca_reg **out)
+{
+	struct pe_err err;
+	enum pe_code rc;
+
+	if (req->user == NULL || req->password == NULL) {
+		reply_error(resp, 401,
+			    "authentication required: HTTP Basic with the Token and "
+			    "Password of the registration");
+		resp->challenge = true;
+		return false;
+	}
+	rc = pe_refca_login_check(ca, req->user, req->password, out, &err);
+	if (rc == PE_E_PIN) {
 		reply_error(resp, 401, "wrong Token or Password");
 		resp->challenge = true;
 		return false;
 	}
-	*out = reg;
+	if (rc != PE_OK) {
+		reply_internal(resp, &err);
+		return false;
+	}
 	return true;
 }
 
@@ -768,6 +781,10 @@ pe_refca_api_handle(struct pe_refca *ca, const struct pe_refca_http_req *req,
 	memset(resp, 0, sizeof(*resp));
 	if (req->body_too_big) {
 		reply_error(resp, 413, "the body is larger than %d bytes", PE_REFCA_BODY_MAX);
+		return;
+	}
+	if (strncmp(path, PE_REFCA_EST_PREFIX, strlen(PE_REFCA_EST_PREFIX)) == 0) {
+		pe_refca_est_handle(ca, req, resp);
 		return;
 	}
 	if (strcmp(path, "/ca/chain.pem") == 0) {

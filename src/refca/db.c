@@ -576,6 +576,37 @@ pe_refca_db_req_get(struct pe_refca_db *db, long long id, struct pe_refca_req **
 }
 
 enum pe_code
+pe_refca_db_req_find_csr(struct pe_refca_db *db, long long reg_id, const unsigned char *csr,
+			 size_t csr_len, struct pe_refca_req **out, struct pe_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum pe_code rc;
+	int step;
+
+	rc = prepare(db,
+		     "SELECT " REQ_COLUMNS " FROM requests WHERE registration = ? AND csr = ? "
+		     "ORDER BY id DESC LIMIT 1",
+		     &stmt, err);
+	if (rc != PE_OK)
+		return rc;
+	if (sqlite3_bind_int64(stmt, 1, reg_id) != SQLITE_OK ||
+	    sqlite3_bind_blob(stmt, 2, csr, (int)csr_len, SQLITE_TRANSIENT) != SQLITE_OK) {
+		rc = db_fail(db, err, "request");
+		goto out;
+	}
+	step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW)
+		rc = req_row(stmt, out, err);
+	else if (step == SQLITE_DONE)
+		rc = pe_err_set(err, PE_E_NOTFOUND, "no request with this CSR");
+	else
+		rc = db_fail(db, err, "request");
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum pe_code
 pe_refca_db_req_list(struct pe_refca_db *db, struct pe_refca_req ***out, size_t *n_out,
 		     struct pe_err *err)
 {

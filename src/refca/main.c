@@ -40,6 +40,7 @@ struct args {
 	const char *module;
 	const char *pin_source;
 	bool auto_approve;
+	unsigned retry_after;
 	long long id;
 };
 
@@ -61,6 +62,7 @@ enum {
 	OPT_CA_KEY_URI,
 	OPT_MODULE,
 	OPT_PIN_SOURCE,
+	OPT_RETRY_AFTER,
 	OPT_HOME,
 	OPT_JSON,
 	OPT_VERSION
@@ -75,6 +77,7 @@ static const struct option all_options[] = {
 	{ "ca-key-uri", required_argument, NULL, OPT_CA_KEY_URI },
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "pin-source", required_argument, NULL, OPT_PIN_SOURCE },
+	{ "retry-after", required_argument, NULL, OPT_RETRY_AFTER },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -101,10 +104,10 @@ static const struct command commands[] = {
 	  "make a new CA in the home directory", ",ca-key-uri,module,pin-source,", false,
 	  cmd_init },
 	{ "serve",
-	  "--listen ADDRESS:PORT [--auto-approve] [--port-file FILE] [--pid-file FILE] "
-	  "[--pin-source SRC]",
-	  "serve the cpca20 user API over HTTPS until SIGTERM",
-	  ",listen,auto-approve,port-file,pid-file,pin-source,", false, cmd_serve },
+	  "--listen ADDRESS:PORT [--auto-approve] [--retry-after SECONDS] [--port-file FILE] "
+	  "[--pid-file FILE] [--pin-source SRC]",
+	  "serve the cpca20 user API and EST over HTTPS until SIGTERM",
+	  ",listen,auto-approve,retry-after,port-file,pid-file,pin-source,", false, cmd_serve },
 	{ "list-registrations", "", "list user registrations", ",", false, cmd_list_registrations },
 	{ "approve-registration", "ID", "accept a registration (status A)", ",", true,
 	  cmd_approve_registration },
@@ -128,7 +131,9 @@ help_print(void)
 	printf(SYNOPSIS
 	       "\n"
 	       "The p11enroll reference CA: the cpca20 user API (registration with operator\n"
-	       "approval, templates, requests, certificates) over HTTPS, for demos and tests.\n"
+	       "approval, templates, requests, certificates) and EST (RFC 7030, under\n"
+	       "/.well-known/est/, for the same users and requests) over HTTPS, for demos\n"
+	       "and tests.\n"
 	       "\n"
 	       "global options:\n"
 	       "  --home=DIR       the CA's directory (default: $P11ENROLL_CA_HOME)\n"
@@ -153,6 +158,8 @@ command_help(const struct command *cmd, FILE *f)
 			"  --listen=ADDRESS:PORT  the one address to listen on (127.0.0.1:0: any\n"
 			"                         free port)\n"
 			"  --auto-approve         accept registrations and issue requests at once\n"
+			"  --retry-after=SECONDS  what EST clients of a waiting request are told\n"
+			"                         to wait (default 60)\n"
 			"  --port-file=FILE       write the port there once listening\n"
 			"  --pid-file=FILE        write the process id there\n");
 	else if (strstr(cmd->options, ",reason,") != NULL)
@@ -226,7 +233,8 @@ static enum pe_code
 args_parse(const struct command *cmd, int argc, char **argv, struct args *args, bool *help,
 	   struct pe_err *err)
 {
-	char want[32];
+	char want[32], *end;
+	unsigned long value;
 	int c, idx;
 
 	memset(args, 0, sizeof(*args));
@@ -271,6 +279,17 @@ args_parse(const struct command *cmd, int argc, char **argv, struct args *args, 
 			break;
 		case OPT_PIN_SOURCE:
 			args->pin_source = optarg;
+			break;
+		case OPT_RETRY_AFTER:
+			errno = 0;
+			value = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 ||
+			    value == 0 || value > 86400)
+				return pe_err_set(err, PE_E_USAGE,
+						  "--retry-after '%s' is not a number of seconds "
+						  "from 1 to 86400",
+						  optarg);
+			args->retry_after = (unsigned)value;
 			break;
 		}
 	}
@@ -703,6 +722,7 @@ cmd_serve(struct cli *cli, const struct args *args, struct pe_err *err)
 	if (rc != PE_OK)
 		return rc;
 	ca->auto_approve = args->auto_approve;
+	ca->retry_after = args->retry_after;
 	rc = pe_refca_server_run(ca, &opts, err);
 	refca_close(ca);
 	return rc;

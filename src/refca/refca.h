@@ -2,8 +2,8 @@
 /*
  * refca: p11enroll-ca, the reference CA service. A home directory holds the CA
  * and TLS keys and certificates, config.json (registration form, owner types,
- * templates) and state.db; serve answers the cpca20 user API over HTTPS, and
- * the operator commands approve and reject in the same database.
+ * templates) and state.db; serve answers the cpca20 user API and EST over
+ * HTTPS, and the operator commands approve and reject in the same database.
  */
 #ifndef PE_REFCA_REFCA_H
 #define PE_REFCA_REFCA_H
@@ -217,6 +217,15 @@ enum pe_code pe_refca_db_req_add(struct pe_refca_db *db, const struct pe_refca_r
 enum pe_code pe_refca_db_req_get(struct pe_refca_db *db, long long id, struct pe_refca_req **out,
 				 struct pe_err *err);
 
+/*
+ * The newest request of registration @reg_id whose CSR is exactly @csr (EST
+ * clients send the same request again to ask after it, RFC 7030 4.2.3).
+ * Returns: PE_OK and a newly allocated *out (pe_refca_req_free()); PE_E_NOTFOUND; PE_E_STORE.
+ */
+enum pe_code pe_refca_db_req_find_csr(struct pe_refca_db *db, long long reg_id,
+				      const unsigned char *csr, size_t csr_len,
+				      struct pe_refca_req **out, struct pe_err *err);
+
 /* Returns: PE_OK and every request, oldest first, in a newly allocated *out. */
 enum pe_code pe_refca_db_req_list(struct pe_refca_db *db, struct pe_refca_req ***out, size_t *n,
 				  struct pe_err *err);
@@ -255,6 +264,7 @@ struct pe_refca {
 	X509 *ca_cert;
 	char *ca_pem; /* the root certificate, PEM, for /ca/chain.pem */
 	bool auto_approve;
+	unsigned retry_after; /* EST: what a client told to wait is told, in seconds */
 	struct pe_refca_login logins[PE_REFCA_LOGIN_CACHE];
 	size_t next_login; /* the slot the next verified login takes */
 };
@@ -322,14 +332,38 @@ struct pe_refca_http_resp {
 	const char *content_type; /* static */
 	unsigned char *body;	  /* malloc()ed, or NULL */
 	size_t len;
-	bool challenge;	   /* 401: WWW-Authenticate: Basic */
-	const char *allow; /* 405: the Allow header, static */
+	bool challenge;	      /* 401: WWW-Authenticate: Basic */
+	const char *allow;    /* 405: the Allow header, static */
+	unsigned retry_after; /* 202: the Retry-After header in seconds, or 0 */
+	bool base64;	      /* Content-Transfer-Encoding: base64 (EST) */
 };
+
+/*
+ * HTTP Basic: the registration whose Token is @user and whose password is
+ * @password (a login verified before is recognised by the cache in @ca).
+ * Returns: PE_OK and a newly allocated *out (pe_refca_reg_free()); PE_E_PIN
+ * for an unknown token or a wrong password; PE_E_STORE, PE_E_CRYPTO.
+ */
+enum pe_code pe_refca_login_check(struct pe_refca *ca, const char *user, const char *password,
+				  struct pe_refca_reg **out, struct pe_err *err);
 
 /* Answers one request into @resp; never fails (an internal error is a 500). */
 void pe_refca_api_handle(struct pe_refca *ca, const struct pe_refca_http_req *req,
 			 struct pe_refca_http_resp *resp);
 void pe_refca_http_resp_cleanup(struct pe_refca_http_resp *resp);
+
+/* est.c: the EST server (RFC 7030) under /.well-known/est/ */
+
+/* The path prefix of every EST operation. */
+#define PE_REFCA_EST_PREFIX "/.well-known/est/"
+
+/*
+ * Answers one EST request (req->path starts with PE_REFCA_EST_PREFIX) into
+ * @resp, with the users of the cpca20 API (registrations) and the same
+ * requests, so that the operator commands work on both.
+ */
+void pe_refca_est_handle(struct pe_refca *ca, const struct pe_refca_http_req *req,
+			 struct pe_refca_http_resp *resp);
 
 /* server.c: HTTPS */
 

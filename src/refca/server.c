@@ -59,6 +59,7 @@ send_response(struct MHD_Connection *conn, const char *method, const char *url,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	unsigned status = resp->status ? resp->status : 500;
+	char retry[16];
 
 	r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
@@ -71,7 +72,15 @@ send_response(struct MHD_Connection *conn, const char *method, const char *url,
 	     MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 				     "Basic realm=\"" PE_REFCA_NAME "\"") != MHD_YES) ||
 	    (resp->allow != NULL &&
-	     MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES)) {
+	     MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES) ||
+	    (resp->base64 &&
+	     MHD_add_response_header(r, "Content-Transfer-Encoding", "base64") != MHD_YES)) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	snprintf(retry, sizeof(retry), "%u", resp->retry_after);
+	if (resp->retry_after > 0 &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry) != MHD_YES) {
 		MHD_destroy_response(r);
 		return MHD_NO;
 	}
@@ -363,6 +372,8 @@ pe_refca_server_run(struct pe_refca *ca, const struct pe_refca_serve_opts *opts,
 	pe_msg_info("serving https://%.*s:%u/ui/api/%s%s",
 		    (int)(strrchr(opts->listen, ':') - opts->listen), opts->listen, port,
 		    ca->config->folder, ca->auto_approve ? " (auto-approve)" : "");
+	pe_msg_info("serving EST at https://%.*s:%u" PE_REFCA_EST_PREFIX,
+		    (int)(strrchr(opts->listen, ':') - opts->listen), opts->listen, port);
 	while (sig != SIGINT && sig != SIGTERM) {
 		if (sigwait(&stop, &sig) != 0)
 			break;

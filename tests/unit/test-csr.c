@@ -1142,6 +1142,117 @@ test_pe_csr_build_bad_spki(void **state)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* pe_csr_with_challenge */
+
+/* Returns: the one challengePassword of @req as text (static), or NULL; its ASN.1 type in *type. */
+static const char *
+challenge_of(X509_REQ *req, int *type)
+{
+	static char text[300];
+	X509_ATTRIBUTE *attr;
+	ASN1_TYPE *t;
+	int i = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+
+	if (i < 0)
+		return NULL;
+	assert_true(X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, i) < 0);
+	attr = X509_REQ_get_attr(req, i);
+	assert_int_equal(X509_ATTRIBUTE_count(attr), 1);
+	t = X509_ATTRIBUTE_get0_type(attr, 0);
+	*type = t->type;
+	assert_true(t->value.asn1_string->length < (int)sizeof(text));
+	memcpy(text, t->value.asn1_string->data, (size_t)t->value.asn1_string->length);
+	text[t->value.asn1_string->length] = '\0';
+	return text;
+}
+
+static void
+test_pe_csr_with_challenge_added(void **state)
+{
+	struct fixture *f = *state;
+	struct pe_secret *challenge = pe_secret_new("s3cret challenge", 16);
+	struct pe_secret *utf8 = pe_secret_new("пароль", strlen("пароль"));
+	struct pe_csr_spec spec;
+	struct pe_csr_signer signer;
+	struct soft_key key;
+	struct pe_err err;
+	unsigned char *csr = NULL, *der = NULL, *again = NULL;
+	size_t csr_len = 0, len = 0, again_len = 0;
+	X509_REQ *orig, *req;
+	int type = 0;
+
+	assert_non_null(challenge);
+	assert_non_null(utf8);
+	soft_init(&key, &signer, f->rsa, f->rsa);
+	memset(&spec, 0, sizeof(spec));
+	spec.subject = "CN=SCEP client,C=RU";
+	assert_int_equal(pe_csr_build(&spec, &signer, &csr, &csr_len, &err), PE_OK);
+	if (pe_csr_with_challenge(csr, csr_len, challenge, &signer, &der, &len, &err) != PE_OK)
+		fail_msg("pe_csr_with_challenge: %s", err.msg);
+	assert_int_equal(key.calls, 2);
+	orig = req_parse(csr, csr_len);
+	req = req_parse(der, len);
+	assert_null(challenge_of(orig, &type));
+	assert_string_equal(challenge_of(req, &type), "s3cret challenge");
+	assert_int_equal(type, V_ASN1_PRINTABLESTRING);
+	/* signed again by the key, same subject and key */
+	assert_int_equal(X509_REQ_verify(req, f->rsa), 1);
+	assert_int_equal(
+		X509_NAME_cmp(X509_REQ_get_subject_name(req), X509_REQ_get_subject_name(orig)), 0);
+	/* a second challenge replaces the first; text that is not printable is UTF8String */
+	if (pe_csr_with_challenge(der, len, utf8, &signer, &again, &again_len, &err) != PE_OK)
+		fail_msg("pe_csr_with_challenge: %s", err.msg);
+	X509_REQ_free(req);
+	req = req_parse(again, again_len);
+	assert_string_equal(challenge_of(req, &type), "пароль");
+	assert_int_equal(type, V_ASN1_UTF8STRING);
+	assert_int_equal(X509_REQ_verify(req, f->rsa), 1);
+	X509_REQ_free(req);
+	X509_REQ_free(orig);
+	free(again);
+	free(der);
+	free(csr);
+	pe_secret_free(challenge);
+	pe_secret_free(utf8);
+	soft_cleanup(&key);
+}
+
+static void
+test_pe_csr_with_challenge_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct pe_secret *challenge = pe_secret_new("x", 1);
+	struct pe_secret *empty = pe_secret_new("", 0);
+	struct pe_csr_spec spec;
+	struct pe_csr_signer signer, other;
+	struct soft_key key, other_key;
+	struct pe_err err;
+	unsigned char *csr = NULL, *der = NULL;
+	size_t csr_len = 0, len = 0;
+
+	soft_init(&key, &signer, f->rsa, f->rsa);
+	soft_init(&other_key, &other, f->ec, f->ec);
+	memset(&spec, 0, sizeof(spec));
+	spec.subject = "CN=SCEP client";
+	assert_int_equal(pe_csr_build(&spec, &signer, &csr, &csr_len, &err), PE_OK);
+	/* another key than the request's */
+	assert_int_equal(pe_csr_with_challenge(csr, csr_len, challenge, &other, &der, &len, &err),
+			 PE_E_USAGE);
+	assert_non_null(strstr(err.msg, "another key"));
+	/* an empty challenge, a truncated request */
+	assert_int_equal(pe_csr_with_challenge(csr, csr_len, empty, &signer, &der, &len, &err),
+			 PE_E_USAGE);
+	assert_int_equal(
+		pe_csr_with_challenge(csr, csr_len - 1, challenge, &signer, &der, &len, &err),
+		PE_E_USAGE);
+	assert_null(der);
+	free(csr);
+	pe_secret_free(challenge);
+	pe_secret_free(empty);
+	soft_cleanup(&key);
+	soft_cleanup(&other_key);
+}
+
 int
 main(void)
 {
@@ -1174,6 +1285,8 @@ main(void)
 		cmocka_unit_test(test_pe_csr_build_wrong_signature),
 		cmocka_unit_test(test_pe_csr_build_signer_fails),
 		cmocka_unit_test(test_pe_csr_build_bad_spki),
+		cmocka_unit_test(test_pe_csr_with_challenge_added),
+		cmocka_unit_test(test_pe_csr_with_challenge_refused),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
