@@ -60,6 +60,8 @@ struct run {
 	unsigned char *spki; /* the key's public key, once a connector needed the key */
 	size_t spki_len;
 	struct pe_ca_key ca_key;
+	bool renewal_known; /* renewal below is worked out */
+	bool renewal;
 };
 
 bool
@@ -320,6 +322,47 @@ key_decrypt(void *ctx, const unsigned char *in, size_t len, unsigned char **out,
 }
 
 /*
+ * Whether @req renews a certificate of its key: the personal index holds one
+ * for the same key (carrier, token serial, CKA_ID) that an earlier request to
+ * the same service brought, with the subject this request asks for (request
+ * --key on a certified key). Protocols with a renewal call use it (EST
+ * /simplereenroll); when the store cannot tell, it is not a renewal.
+ */
+static bool
+renews(struct run *run, const struct pe_request *req)
+{
+	struct pe_cert_entry **certs = NULL, *e;
+	struct pe_request *earlier = NULL;
+	struct pe_cert *cert = NULL;
+	struct pe_err none;
+	size_t n = 0, i;
+	bool found = false;
+
+	if (req->csr == NULL || req->key_id == NULL || req->token_serial == NULL ||
+	    pe_store_cert_list(run->env->store, &certs, &n, &none) != PE_OK)
+		return false;
+	for (i = 0; i < n && !found; i++) {
+		e = certs[i];
+		if (e->request_id == 0 || e->request_id == req->id || e->key_id == NULL ||
+		    e->token_serial == NULL || e->carrier == NULL ||
+		    strcmp(e->carrier, req->carrier) != 0 || strcmp(e->key_id, req->key_id) != 0 ||
+		    strcmp(e->token_serial, req->token_serial) != 0)
+			continue;
+		if (pe_store_request_get(run->env->store, e->request_id, &earlier, &none) ==
+			    PE_OK &&
+		    strcmp(earlier->service, req->service) == 0 &&
+		    pe_cert_from_der(e->der, e->der_len, &cert, &none) == PE_OK)
+			found = pe_cert_subject_matches_csr(cert, req->csr, req->csr_len);
+		pe_cert_free(cert);
+		cert = NULL;
+		pe_request_free(earlier);
+		earlier = NULL;
+	}
+	pe_cert_entry_list_free(certs, n);
+	return found;
+}
+
+/*
  * The request as the connector sees it. A connector that works with the key
  * itself (SCEP) gets it from the carrier, which is opened for that.
  */
@@ -337,6 +380,11 @@ ca_req_fill(struct run *run, const struct pe_request *req, struct pe_ca_req *cre
 	creq->state = req->ca_state;
 	creq->cert = req->cert;
 	creq->cert_len = req->cert_len;
+	if (!run->renewal_known && req->csr != NULL) {
+		run->renewal = renews(run, req);
+		run->renewal_known = true;
+	}
+	creq->renewal = run->renewal;
 	if (!run->conn.ops->needs_key)
 		return PE_OK;
 	if (run->spki == NULL) {

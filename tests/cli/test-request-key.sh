@@ -7,7 +7,7 @@
 # and never removes it; keys that a resumed request could not find again (no
 # label, a label shared with another key) and ambiguous or absent keys are
 # refused before anything is recorded; --key-type and --label do not go with
-# --key.
+# --key; through EST, the second request for a certified key is a renewal.
 set -eu
 . "$TEST_LIB/common.sh"
 need pkcs11-tool
@@ -125,4 +125,32 @@ p11tool alpha --list-objects --type cert >"$work/certs"
 expect_json 0 list-certs
 [ "$(json '.certificates | length')" -eq 2 ] || fail "list-certs does not show both"
 [ "$(privkeys)" -eq "$keys" ] || fail "the renewal made a key"
+
+# through a protocol with a renewal call (EST, the same user on the same CA):
+# the key's first certificate from this service comes from /simpleenroll, the
+# next one, for the same subject, is a renewal (/simplereenroll)
+need sqlite3
+login=$(sqlite3 "$P11ENROLL_HOME/p11enroll.db" "SELECT login FROM services WHERE name = 'main'")
+est_url=https://127.0.0.1:$REFCA_PORT/.well-known/est
+fp=$(openssl x509 -in "$REFCA_ROOT" -noout -fingerprint -sha256 | sed 's/.*=//')
+expect_json 0 install-roots --service est --file "$REFCA_ROOT" --accept-fingerprint "$fp"
+expect_json 0 add-service est --protocol est --url "$est_url" --login "$login" \
+	--password-source "file:$P11ENROLL_HOME/secrets/main"
+est_request()
+{
+	expect_json 0 request --service est --owner-type individual --key "$key_uri" \
+		--pin-source env:USER_PIN --field CN="Ivanov Ivan" --field SN=Ivanov --field GN=Ivan \
+		--field C=RU --field SNILS=11223344595 --field INN=500100732259
+	_id=$(json .request.id)
+	ca approve-request "$(ca_newest list-requests requests)" >/dev/null
+	expect_json 0 refresh "$_id" --pin-source env:USER_PIN
+	[ "$(json '.requests[0].status')" = installed ] || fail "EST: not installed"
+}
+est_request
+grep -q "POST /.well-known/est/simpleenroll 202" "$ca_home.log" || fail "EST: no /simpleenroll"
+grep -q "simplereenroll" "$ca_home.log" && fail "EST: the key's first EST certificate was a renewal"
+est_request
+grep -q "POST /.well-known/est/simplereenroll 202" "$ca_home.log" ||
+	fail "EST: the second request for the key was not a renewal"
+[ "$(privkeys)" -eq "$keys" ] || fail "EST: a key was made"
 true
