@@ -18,9 +18,11 @@
 # and prints the median ms per enrollment with the ratios a/b, c/d, a/d, b/d.
 # Then bench/request.sh adds a second table: whole requests through a CA
 # service (p11enroll request against the same pipeline with curl, and the
-# floor); BENCH_REQUEST=0 leaves it out. Then bench/batch.sh adds a third:
+# floor); BENCH_REQUEST=0 leaves it out. bench/batch.sh adds a third:
 # batch enrollment of BENCH_TOKENS tokens with 1 and 2 workers beside the
-# pipeline; BENCH_BATCH=0 leaves it out.
+# pipeline; BENCH_BATCH=0 leaves it out. bench/cmp.sh adds a fourth: requests
+# for an existing key through the openssl cmp mock server against the
+# openssl cmp pipeline; BENCH_CMP=0 leaves it out.
 #
 # Environment: BENCH_N (30), BENCH_KEY_TYPE (ec-p256 or rsa-2048),
 # BENCH_VERBOSE=1 (the median of each step as well), SOFTHSM_MODULE, TMPDIR
@@ -328,4 +330,10 @@ fi
 if [ "${BENCH_BATCH:-1}" != 0 ]; then
 	echo
 	sh "$top/bench/batch.sh" "$build" "$top"
+fi
+
+# the fourth: requests through the openssl cmp mock server (cmp connector)
+if [ "${BENCH_CMP:-1}" != 0 ]; then
+	echo
+	sh "$top/bench/cmp.sh" "$build" "$top"
 fi

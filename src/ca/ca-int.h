@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/cmp.h>
+
 #include "ca/ca.h"
 #include "util/util.h"
 
@@ -281,5 +283,27 @@ enum pe_code pe_ca_scep_certrep_parse(const struct pe_ca_scep_ca *ca, const char
 				      const char *transaction_id, const unsigned char *nonce,
 				      const struct pe_ca_key *key, unsigned char **cert,
 				      size_t *cert_len, struct pe_err *err);
+/* cmp.c */
+
+/*
+ * Reads a CMP server's HTTP answer (@status, its content type, @len bytes of
+ * @body): application/pkixcmp (parameters allowed; any HTTP status, since
+ * error messages may come with 4xx/5xx) holding exactly one DER PKIMessage.
+ * Returns: PE_OK and a newly allocated *out (OSSL_CMP_MSG_free()); PE_E_NET
+ * "the CA answered garbage: ..." (wrong or missing content type, empty,
+ * truncated or malformed DER, bytes after the message), or "the CMP server
+ * answered HTTP N" for a non-200 answer of another type.
+ */
+enum pe_code pe_ca_cmp_answer_parse(long status, const char *content_type,
+				    const unsigned char *body, size_t len, OSSL_CMP_MSG **out,
+				    struct pe_err *err);
+
+/*
+ * The value of the certProfile generalInfo item (RFC 9483 section 4.1.1):
+ * DER SEQUENCE OF UTF8String holding @name (1 to 1000 bytes).
+ * Returns: PE_OK and newly allocated *der (free()); PE_E_USAGE for a bad name.
+ */
+enum pe_code pe_ca_cmp_profile_der(const char *name, unsigned char **der, size_t *len,
+				   struct pe_err *err);
 
 #endif /* PE_CA_CA_INT_H */

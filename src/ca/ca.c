@@ -20,6 +20,7 @@
 
 static const struct pe_ca_ops *const connectors[] = {
 	&pe_ca_cpca20_ops,
+	&pe_ca_cmp_ops,
 	&pe_ca_est_ops,
 	&pe_ca_scep_ops,
 };
@@ -42,7 +43,7 @@ const char *
 pe_ca_protocols(void)
 {
 	/* keep in the order of connectors[] */
-	return "cpca20, est, scep";
+	return "cpca20, cmp, est, scep";
 }
 
 void

@@ -230,6 +230,7 @@ const struct pe_ca_ops *pe_ca_find(const char *protocol);
 const char *pe_ca_protocols(void);
 
 extern const struct pe_ca_ops pe_ca_cpca20_ops;
+extern const struct pe_ca_ops pe_ca_cmp_ops;
 extern const struct pe_ca_ops pe_ca_est_ops;
 extern const struct pe_ca_ops pe_ca_scep_ops;
 

@@ -389,6 +389,12 @@ pe_http_request(struct pe_http *http, const char *method, const char *url, const
 		headers = h;
 		h = curl_slist_append(headers, "Accept: application/json, */*;q=0.5");
 	}
+	/*
+	 * said aloud for servers that answer in HTTP/1.0 and close otherwise (the
+	 * openssl cmp mock server): one connection for a whole CMP transaction
+	 */
+	if (h != NULL)
+		h = curl_slist_append(headers, "Connection: keep-alive");
 	if (h != NULL && content_type != NULL) {
 		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
 		h = curl_slist_append(headers, line);

@@ -30,7 +30,7 @@ enum {
 
 static const struct pe_cli_opt options[] = {
 	{ "url", required_argument, OPT_URL, "URL", "the service URL" },
-	{ "protocol", required_argument, OPT_PROTOCOL, "NAME", "cpca20 (default), scep" },
+	{ "protocol", required_argument, OPT_PROTOCOL, "NAME", "cpca20 (default), cmp, est, scep" },
 	{ "register", no_argument, OPT_REGISTER, NULL,
 	  "register a new user with the CA's form; the operator approves" },
 	{ "field", required_argument, OPT_FIELD, "OID=VALUE",

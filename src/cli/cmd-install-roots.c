@@ -19,7 +19,7 @@
 #include "csr/csr.h"
 #include "store/store.h"
 
-enum { OPT_SERVICE = 256, OPT_URL, OPT_PROTOCOL, OPT_ACCEPT };
+enum { OPT_SERVICE = 256, OPT_URL, OPT_PROTOCOL, OPT_ACCEPT, OPT_FILE };
 
 static const struct pe_cli_opt options[] = {
 	{ "service", required_argument, OPT_SERVICE, "NAME", "the service the roots are for" },
@@ -28,6 +28,8 @@ static const struct pe_cli_opt options[] = {
 	{ "protocol", required_argument, OPT_PROTOCOL, "NAME", "with --url: cpca20 (default)" },
 	{ "accept-fingerprint", required_argument, OPT_ACCEPT, "SHA256",
 	  "trust the chain if it holds this certificate (hex, ':' allowed)" },
+	{ "file", required_argument, OPT_FILE, "PEM",
+	  "the chain from this file, for a protocol that publishes none (cmp)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -53,7 +55,7 @@ static int
 exec(struct pe_cli *cli, int argc, char **argv)
 {
 	const struct pe_command *cmd = &pe_cmd_install_roots_entry;
-	const char *name = NULL, *url = NULL, *protocol = NULL, *accept = NULL;
+	const char *name = NULL, *url = NULL, *protocol = NULL, *accept = NULL, *file = NULL;
 	struct pe_http_options options_http;
 	struct pe_service *svc = NULL;
 	const struct pe_ca_ops *ops;
@@ -64,7 +66,8 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	size_t *lens = NULL, n = 0, n_certs = 0, i;
 	struct pe_store *store;
 	struct pe_err err, none;
-	char prompt[256], *answer = NULL;
+	char prompt[256], *answer = NULL, *pem = NULL;
+	size_t pem_len = 0;
 	bool matched = false;
 	enum pe_code rc;
 	int c;
@@ -83,6 +86,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		case OPT_ACCEPT:
 			accept = optarg;
 			break;
+		case OPT_FILE:
+			file = optarg;
+			break;
 		case PE_CLI_OPT_HELP:
 			return pe_cli_help(cli, cmd);
 		default:
@@ -91,10 +97,24 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	}
 	if (name == NULL || optind < argc)
 		return pe_cli_usage(cli, cmd, "--service NAME is required");
+	if (file != NULL && (url != NULL || protocol != NULL))
+		return pe_cli_usage(cli, cmd,
+				    "--file is the chain: --url and --protocol are not needed");
 
 	rc = pe_cli_store(cli, &store, &err);
 	if (rc != PE_OK)
 		goto out;
+	if (file != NULL) {
+		/* a chain the user got from the CA's operator: checked by fingerprint all the same */
+		rc = pe_file_read(file, (size_t)1 << 20, &pem, &pem_len, &err);
+		if (rc == PE_OK)
+			rc = pe_cert_list_from_pem(pem, pem_len, &certs, &n_certs, &err);
+		if (rc != PE_OK) {
+			pe_err_prefix(&err, "--file '%s'", file);
+			goto out;
+		}
+		goto check;
+	}
 	if (pe_store_service_get(store, name, &svc, &none) == PE_OK) {
 		url = url ? url : svc->url;
 		protocol = protocol ? protocol : svc->protocol;
@@ -134,6 +154,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	}
 	if (rc != PE_OK)
 		goto out;
+check:
 	for (i = 0; i < n_certs; i++) {
 		pe_msg_info("%s", pe_cert_subject(certs[i]));
 		pe_msg_info("  SHA-256 %s", pe_cert_sha256_hex(certs[i]));
@@ -162,8 +183,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		}
 	}
 	for (i = 0; rc == PE_OK && i < n_certs; i++)
-		rc = pe_store_root_add(store, name, ders[i], lens[i], pe_cert_sha256_hex(certs[i]),
-				       pe_cert_subject(certs[i]), &err);
+		rc = pe_store_root_add(
+			store, name, pe_cert_p11(certs[i])->value, pe_cert_p11(certs[i])->value_len,
+			pe_cert_sha256_hex(certs[i]), pe_cert_subject(certs[i]), &err);
 	if (rc != PE_OK)
 		goto out;
 	pe_out_text(cli->out, "%zu certificate(s) trusted for service '%s'", n_certs, name);
@@ -180,6 +202,7 @@ out:
 	pe_ca_certs_free(ders, lens, n);
 	pe_cert_list_free(certs, n_certs);
 	free(answer);
+	free(pem);
 	pe_http_free(http);
 	pe_service_free(svc);
 	return rc == PE_OK ? 0 : pe_cli_fail(cli, &err);
@@ -187,7 +210,7 @@ out:
 
 const struct pe_command pe_cmd_install_roots_entry = {
 	.name = "install-roots",
-	.usage = "--service NAME [--url URL] [--accept-fingerprint SHA256]",
+	.usage = "--service NAME [--url URL | --file PEM] [--accept-fingerprint SHA256]",
 	.summary = "Fetch a CA service's chain and trust it once its fingerprint is checked.",
 	.options = options,
 	.exec = exec,

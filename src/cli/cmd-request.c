@@ -29,6 +29,7 @@ enum {
 	OPT_PIN,
 	OPT_SO_PIN,
 	OPT_TOKEN_LABEL,
+	OPT_KEY,
 };
 
 static const struct pe_cli_opt options[] = {
@@ -42,6 +43,8 @@ static const struct pe_cli_opt options[] = {
 	{ "key-type", required_argument, OPT_KEY_TYPE, "TYPE", "ec-p256 (default), rsa-2048, ..." },
 	{ "label", required_argument, OPT_LABEL, "LABEL",
 	  "the key's label (default p11enroll-ID)" },
+	{ "key", required_argument, OPT_KEY, "URI",
+	  "an existing key to enroll instead of making one" },
 	{ "field", required_argument, OPT_FIELD, "OID=VALUE",
 	  "a subject attribute; repeatable (the rest comes from the registration)" },
 	{ "pin-source", required_argument, OPT_PIN, "SRC", "the token's user PIN (else asked)" },
@@ -70,7 +73,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	struct pe_enroll_spec spec;
 	struct pe_enroll_env env;
 	struct pe_request *req = NULL;
-	const char *key_type = "ec-p256";
+	const char *key_type = NULL;
 	char *eq;
 	struct pe_err err;
 	enum pe_code rc;
@@ -104,6 +107,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		case OPT_LABEL:
 			spec.key_label = optarg;
 			break;
+		case OPT_KEY:
+			spec.key_uri = optarg;
+			break;
 		case OPT_FIELD:
 			eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg || spec.n_fields >= FIELDS_MAX)
@@ -129,9 +135,20 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	}
 	if (spec.service == NULL || spec.owner_type == NULL || optind < argc)
 		return pe_cli_usage(cli, cmd, "--service and --owner-type are required");
-	spec.key_type = pe_key_type_from_name(key_type);
-	if (spec.key_type == PE_KEY_NONE)
-		return pe_cli_usage(cli, cmd, "unknown key type '%s'", key_type);
+	if (spec.key_uri != NULL && (key_type != NULL || spec.key_label != NULL))
+		return pe_cli_usage(cli, cmd,
+				    "--key names an existing key: --key-type and --label "
+				    "are for a key made by the request");
+	if (spec.key_uri == NULL) {
+		if (key_type == NULL)
+			key_type = "ec-p256";
+		spec.key_type = pe_key_type_from_name(key_type);
+		if (spec.key_type == PE_KEY_NONE)
+			return pe_cli_usage(cli, cmd, "unknown key type '%s'", key_type);
+	}
+	/* a key's URI names its token too, unless --token says which */
+	if (spec.key_uri != NULL && env.carrier.token_uri == NULL)
+		env.carrier.token_uri = spec.key_uri;
 
 	env.sign_tool = "p11enroll " PACKAGE_VERSION;
 	env.ask = ask_field;
@@ -165,7 +182,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 const struct pe_command pe_cmd_request_entry = {
 	.name = "request",
 	.usage = "--service NAME --owner-type TYPE [--template OID] [--carrier token] "
-		 "[--token URI] [--key-type T] [--field OID=VALUE]...",
+		 "[--token URI] [--key-type T | --key URI] [--field OID=VALUE]...",
 	.summary = "Request a certificate: key on the carrier, request signed by it, submitted.",
 	.options = options,
 	.exec = exec,

@@ -34,6 +34,7 @@ struct pe_key_ref {
 	char *uri;
 	char *serial; /* the carrier's serial (token) */
 	char *model;
+	enum pe_key_type type; /* PE_KEY_NONE when the carrier cannot tell */
 };
 void pe_key_ref_cleanup(struct pe_key_ref *ref);
 
@@ -70,6 +71,13 @@ struct pe_container_ops {
 	 */
 	enum pe_code (*decrypt)(struct pe_container *c, const unsigned char *in, size_t len,
 				unsigned char **out, size_t *out_len, struct pe_err *err);
+	/*
+	 * Finds the one private key an existing key's name (@uri: RFC 7512 for a
+	 * token) names, with its public key: PE_OK, PE_E_NOTFOUND, PE_E_USAGE when
+	 * it names several. NULL for a carrier that cannot enroll a key it did not make.
+	 */
+	enum pe_code (*find_uri)(struct pe_container *c, const char *uri, struct pe_key_ref *ref,
+				 struct pe_err *err);
 };
 
 /* Returns: the carrier called @name, or NULL. */

@@ -165,6 +165,7 @@ key_ref_fill(struct pe_container *c, struct pe_key_ref *ref, struct pe_err *err)
 	ref->uri = strdup(pe_p11_key_uri(c->key));
 	ref->serial = strdup(info->serial);
 	ref->model = strdup(info->model);
+	ref->type = pe_p11_key_type(c->key);
 	if (ref->label == NULL || ref->id_hex == NULL || ref->uri == NULL || ref->serial == NULL ||
 	    ref->model == NULL) {
 		pe_key_ref_cleanup(ref);
@@ -199,6 +200,19 @@ token_find(struct pe_container *c, const char *label, struct pe_key_ref *ref, st
 	pe_p11_key_free(c->key);
 	c->key = NULL;
 	rc = pe_p11_key_open_label(c->tok, label, &c->key, err);
+	if (rc != PE_OK)
+		return rc;
+	return key_ref_fill(c, ref, err);
+}
+
+static enum pe_code
+token_find_uri(struct pe_container *c, const char *uri, struct pe_key_ref *ref, struct pe_err *err)
+{
+	enum pe_code rc;
+
+	pe_p11_key_free(c->key);
+	c->key = NULL;
+	rc = pe_p11_key_open(c->tok, uri, &c->key, err);
 	if (rc != PE_OK)
 		return rc;
 	return key_ref_fill(c, ref, err);
@@ -264,4 +278,5 @@ const struct pe_container_ops pe_container_token_ops = {
 	.serial = token_serial,
 	.model = token_model,
 	.decrypt = token_decrypt,
+	.find_uri = token_find_uri,
 };

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,24 @@ bool
 pe_cert_matches_spki(const struct pe_cert *cert, const unsigned char *spki, size_t len)
 {
 	return cert->p11.spki_len == len && memcmp(cert->p11.spki, spki, len) == 0;
+}
+
+bool
+pe_cert_subject_matches_csr(const struct pe_cert *cert, const unsigned char *csr, size_t len)
+{
+	const unsigned char *p = csr;
+	X509_REQ *req;
+	bool same;
+
+	if (len > LONG_MAX)
+		return false;
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	/* compared in canonical form, as certificate path building compares names */
+	same = req != NULL && X509_NAME_cmp(X509_REQ_get_subject_name(req),
+					    X509_get_subject_name(cert->x509)) == 0;
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return same;
 }
 
 enum pe_code

@@ -135,6 +135,9 @@ const char *pe_cert_not_after(const struct pe_cert *cert);
 /* Returns: true when the certificate carries the public key @spki (DER SubjectPublicKeyInfo). */
 bool pe_cert_matches_spki(const struct pe_cert *cert, const unsigned char *spki, size_t len);
 
+/* Returns: true when the DER PKCS#10 @csr asks for the subject @cert has (a renewal keeps it). */
+bool pe_cert_subject_matches_csr(const struct pe_cert *cert, const unsigned char *csr, size_t len);
+
 /*
  * Checks that @cert chains to one of the roots in @roots_pem (PEM text), and is
  * valid now. Returns: PE_OK; PE_E_CRYPTO saying why it does not verify.

@@ -72,7 +72,9 @@ struct pe_enroll_spec {
 	const char *template_oid;
 	const char *carrier; /* "token" */
 	enum pe_key_type key_type;
-	const char *key_label;		   /* NULL: "p11enroll-<request id>" */
+	const char *key_label; /* NULL: "p11enroll-<request id>" */
+	const char
+		*key_uri; /* an existing key to enroll (key_type and key_label unused), or NULL */
 	const struct pe_csr_field *fields; /* subject attributes given by the user */
 	size_t n_fields;
 	const char *origin; /* recorded with the request: NULL (command line), "batch:...", ... */
@@ -82,8 +84,10 @@ struct pe_enroll_spec {
  * A new request: the service must be ready, the template offered, every
  * subject attribute (the user's, pre-filled from the registered profile)
  * present for the owner type and valid, before anything is made. Then the
- * key is made on the carrier, the request built, signed and submitted, and
- * followed as far as the CA allows now (pe_enroll_refresh()).
+ * key is made on the carrier (or, with spec->key_uri, the one existing key
+ * it names is taken: the request starts at key-ready), the request built,
+ * signed and submitted, and followed as far as the CA allows now
+ * (pe_enroll_refresh()).
  * Returns: PE_OK with *out (newly allocated, pe_request_free()) whatever state
  * the CA left it in. A failure before anything was recorded (a bad field, a
  * service not ready, a carrier that cannot be opened) leaves *out alone; a

@@ -60,6 +60,8 @@ struct run {
 	unsigned char *spki; /* the key's public key, once a connector needed the key */
 	size_t spki_len;
 	struct pe_ca_key ca_key;
+	bool renewal_known; /* renewal below is worked out */
+	bool renewal;
 };
 
 bool
@@ -320,6 +322,47 @@ key_decrypt(void *ctx, const unsigned char *in, size_t len, unsigned char **out,
 }
 
 /*
+ * Whether @req renews a certificate of its key: the personal index holds one
+ * for the same key (carrier, token serial, CKA_ID) that an earlier request to
+ * the same service brought, with the subject this request asks for (request
+ * --key on a certified key). Protocols with a renewal call use it (EST
+ * /simplereenroll); when the store cannot tell, it is not a renewal.
+ */
+static bool
+renews(struct run *run, const struct pe_request *req)
+{
+	struct pe_cert_entry **certs = NULL, *e;
+	struct pe_request *earlier = NULL;
+	struct pe_cert *cert = NULL;
+	struct pe_err none;
+	size_t n = 0, i;
+	bool found = false;
+
+	if (req->csr == NULL || req->key_id == NULL || req->token_serial == NULL ||
+	    pe_store_cert_list(run->env->store, &certs, &n, &none) != PE_OK)
+		return false;
+	for (i = 0; i < n && !found; i++) {
+		e = certs[i];
+		if (e->request_id == 0 || e->request_id == req->id || e->key_id == NULL ||
+		    e->token_serial == NULL || e->carrier == NULL ||
+		    strcmp(e->carrier, req->carrier) != 0 || strcmp(e->key_id, req->key_id) != 0 ||
+		    strcmp(e->token_serial, req->token_serial) != 0)
+			continue;
+		if (pe_store_request_get(run->env->store, e->request_id, &earlier, &none) ==
+			    PE_OK &&
+		    strcmp(earlier->service, req->service) == 0 &&
+		    pe_cert_from_der(e->der, e->der_len, &cert, &none) == PE_OK)
+			found = pe_cert_subject_matches_csr(cert, req->csr, req->csr_len);
+		pe_cert_free(cert);
+		cert = NULL;
+		pe_request_free(earlier);
+		earlier = NULL;
+	}
+	pe_cert_entry_list_free(certs, n);
+	return found;
+}
+
+/*
  * The request as the connector sees it. A connector that works with the key
  * itself (SCEP) gets it from the carrier, which is opened for that.
  */
@@ -337,6 +380,11 @@ ca_req_fill(struct run *run, const struct pe_request *req, struct pe_ca_req *cre
 	creq->state = req->ca_state;
 	creq->cert = req->cert;
 	creq->cert_len = req->cert_len;
+	if (!run->renewal_known && req->csr != NULL) {
+		run->renewal = renews(run, req);
+		run->renewal_known = true;
+	}
+	creq->renewal = run->renewal;
 	if (!run->conn.ops->needs_key)
 		return PE_OK;
 	if (run->spki == NULL) {
@@ -797,8 +845,10 @@ static enum pe_code
 service_ready(struct run *run, struct pe_err *err)
 {
 	enum pe_ca_login_state state = PE_CA_LOGIN_REFUSED;
+	char why[sizeof(err->msg)];
 	enum pe_code rc;
 
+	pe_err_clear(err);
 	rc = need_conn(run, err);
 	if (rc == PE_OK && run->conn.ops->login_required && run->svc->login == NULL)
 		return pe_err_set(err, PE_E_USAGE,
@@ -823,8 +873,10 @@ service_ready(struct run *run, struct pe_err *err)
 	case PE_CA_LOGIN_REFUSED:
 		break;
 	}
-	return pe_err_set(err, PE_E_USAGE, "service '%s' refuses the login '%s'", run->svc->name,
-			  run->svc->login);
+	/* the connector may have said why */
+	snprintf(why, sizeof(why), "%s", err->msg);
+	return pe_err_set(err, PE_E_USAGE, "service '%s' refuses the login '%s'%s%s",
+			  run->svc->name, run->svc->login, why[0] ? ": " : "", why);
 }
 
 static enum pe_code
@@ -886,6 +938,57 @@ label_free(struct run *run, int64_t id, char *label, size_t size, struct pe_err 
 	return PE_OK;
 }
 
+/*
+ * The existing key spec->key_uri names, for a request of its own: exactly one
+ * private key, its public key at hand, a type the carrier signs with, and a
+ * label that finds it again (a resumed request finds its key by its label).
+ * A certificate already beside it stays: the new one is written next to it.
+ */
+static enum pe_code
+existing_key(struct run *run, const struct pe_enroll_spec *spec, struct pe_key_ref *key,
+	     struct pe_err *err)
+{
+	struct pe_key_ref again;
+	enum pe_code rc;
+
+	if (run->carrier->find_uri == NULL)
+		return pe_err_set(err, PE_E_USAGE, "the %s carrier cannot enroll an existing key",
+				  spec->carrier);
+	rc = run->carrier->find_uri(run->container, spec->key_uri, key, err);
+	if (rc != PE_OK) {
+		pe_err_prefix(err, "--key '%s'", spec->key_uri);
+		pe_key_ref_cleanup(key);
+		return rc;
+	}
+	if (key->type == PE_KEY_NONE ||
+	    !(run->carrier->key_types(run->container) & (1u << key->type)))
+		rc = pe_err_set(err, PE_E_USAGE, "key '%s' is of a type the %s cannot sign with",
+				key->uri, spec->carrier);
+	else if (key->label == NULL || key->label[0] == '\0')
+		rc = pe_err_set(err, PE_E_USAGE,
+				"key '%s' has no label: p11enroll finds a request's key "
+				"again by its label",
+				key->uri);
+	if (rc != PE_OK) {
+		pe_key_ref_cleanup(key);
+		return rc;
+	}
+	/* the label must lead back to this very key */
+	memset(&again, 0, sizeof(again));
+	rc = run->carrier->find(run->container, key->label, &again, err);
+	if (rc == PE_OK && strcmp(again.id_hex, key->id_hex) != 0)
+		rc = PE_E_USAGE;
+	if (rc == PE_E_USAGE || rc == PE_E_NOTFOUND)
+		rc = pe_err_set(err, PE_E_USAGE,
+				"another private key on the %s is also labelled '%s': p11enroll "
+				"finds a request's key again by its label",
+				spec->carrier, key->label);
+	pe_key_ref_cleanup(&again);
+	if (rc != PE_OK)
+		pe_key_ref_cleanup(key);
+	return rc;
+}
+
 enum pe_code
 pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		  struct pe_request **out, struct pe_err *err)
@@ -893,6 +996,7 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	struct pe_ca_value *profile = NULL;
 	struct pe_ca_form form = { NULL, 0 };
 	struct pe_request *req = NULL;
+	struct pe_key_ref key;
 	size_t n_profile = 0;
 	struct pe_err none;
 	struct run run;
@@ -900,8 +1004,9 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	enum pe_code rc;
 
 	memset(&run, 0, sizeof(run));
+	memset(&key, 0, sizeof(key));
 	run.env = env;
-	if (spec->key_type == PE_KEY_NONE)
+	if (spec->key_type == PE_KEY_NONE && spec->key_uri == NULL)
 		return pe_err_set(err, PE_E_USAGE, "no key type");
 	rc = pe_store_service_get(env->store, spec->service, &run.svc, err);
 	if (rc == PE_OK)
@@ -928,24 +1033,28 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	}
 	if (rc == PE_OK)
 		rc = run.carrier->open(&env->carrier, &run.container, err);
+	if (rc == PE_OK && spec->key_uri != NULL)
+		rc = existing_key(&run, spec, &key, err);
 	if (rc == PE_OK && run.conn.ops->needs_rsa &&
-	    pe_key_type_family(spec->key_type) != PE_FAMILY_RSA)
-		rc = pe_err_set(err, PE_E_USAGE,
-				"service '%s' (%s) needs an RSA key, not %s: "
-				"use --key-type rsa-2048",
+	    pe_key_type_family(key.label != NULL ? key.type : spec->key_type) != PE_FAMILY_RSA)
+		rc = pe_err_set(err, PE_E_USAGE, "service '%s' (%s) needs an RSA key, not %s%s",
 				spec->service, run.conn.ops->name,
-				pe_key_type_name(spec->key_type));
-	if (rc == PE_OK && !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
+				pe_key_type_name(key.label != NULL ? key.type : spec->key_type),
+				key.label != NULL ? "" : ": use --key-type rsa-2048");
+	if (rc == PE_OK && spec->key_uri == NULL &&
+	    !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s cannot make %s keys", spec->carrier,
 				pe_key_type_name(spec->key_type));
-	if (rc == PE_OK && spec->key_label != NULL && label_taken(&run, spec->key_label))
+	if (rc == PE_OK && spec->key_uri == NULL && spec->key_label != NULL &&
+	    label_taken(&run, spec->key_label))
 		rc = pe_err_set(err, PE_E_USAGE, "the %s already has a key labelled '%s'",
 				spec->carrier, spec->key_label);
 	if (rc != PE_OK)
 		goto out;
 
-	req->state = PE_REQ_NEW;
-	req->resume_state = PE_REQ_NEW;
+	/* an existing key: the request starts where a made one would be */
+	req->state = key.label != NULL ? PE_REQ_KEY_READY : PE_REQ_NEW;
+	req->resume_state = req->state;
 	if (replace(&req->service, spec->service, err) != PE_OK ||
 	    replace(&req->owner_type, spec->owner_type, err) != PE_OK ||
 	    replace(&req->template_oid, spec->template_oid, err) != PE_OK ||
@@ -958,6 +1067,15 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		rc = PE_E_FAIL;
 		goto out;
 	}
+	if (key.label != NULL &&
+	    (replace(&req->key_type, pe_key_type_name(key.type), err) != PE_OK ||
+	     replace(&req->key_label, key.label, err) != PE_OK ||
+	     replace(&req->key_id, key.id_hex, err) != PE_OK ||
+	     replace(&req->key_uri, key.uri, err) != PE_OK)) {
+		rc = PE_E_FAIL;
+		goto out;
+	}
+	run.key_found = key.label != NULL;
 	rc = pe_store_request_add(env->store, req, err);
 	if (rc == PE_OK)
 		rc = pe_store_audit_append(env->store, req, err);
@@ -981,6 +1099,7 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 	*out = req;
 	req = NULL;
 out:
+	pe_key_ref_cleanup(&key);
 	pe_ca_form_free(&form);
 	pe_ca_values_free(profile, n_profile);
 	pe_request_free(req);
