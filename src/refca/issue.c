@@ -440,6 +440,24 @@ out:
 }
 
 /* The public keys this CA certifies. */
+/*
+ * The request's public key. A GOST R 34.10-2012 key decodes only through
+ * OpenSSL's gost engine, loaded the first time such a key comes (where the
+ * engine is installed).
+ */
+static EVP_PKEY *
+req_pubkey(X509_REQ *req)
+{
+	EVP_PKEY *key = X509_REQ_get0_pubkey(req);
+	struct pe_err none;
+
+	if (key == NULL && pe_csr_gost_load(&none) == PE_OK) {
+		ERR_clear_error();
+		key = X509_REQ_get0_pubkey(req);
+	}
+	return key;
+}
+
 static enum pe_code
 key_check(EVP_PKEY *key, struct pe_err *err)
 {
@@ -451,9 +469,13 @@ key_check(EVP_PKEY *key, struct pe_err *err)
 		return PE_OK;
 	if (EVP_PKEY_is_a(key, "ED25519"))
 		return PE_OK;
+	/* GOST R 34.10-2012 keys come through the gost engine (legacy key types) */
+	if (EVP_PKEY_get_base_id(key) == NID_id_GostR3410_2012_256 ||
+	    EVP_PKEY_get_base_id(key) == NID_id_GostR3410_2012_512)
+		return PE_OK;
 	return pe_err_set(err, PE_E_USAGE,
 			  "a %s key of %d bits is not one this CA certifies "
-			  "(RSA 2048 and up, EC P-256 and up, Ed25519)",
+			  "(RSA 2048 and up, EC P-256 and up, Ed25519, GOST R 34.10-2012)",
 			  EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "?", bits);
 }
 
@@ -479,7 +501,7 @@ pe_refca_issue_csr_check(const struct pe_refca_config *config, const unsigned ch
 		rc = pe_err_set(err, PE_E_USAGE, "the body is not a DER PKCS#10 request");
 		goto out;
 	}
-	key = X509_REQ_get0_pubkey(req);
+	key = req_pubkey(req);
 	if (key == NULL) {
 		rc = pe_err_set(err, PE_E_USAGE, "the request's public key cannot be read");
 		goto out;
@@ -564,8 +586,8 @@ cert_issue(struct pe_refca *ca, const struct pe_refca_template *tpl, const unsig
 		rc = pe_refca_ossl_err(err, PE_E_CRYPTO, "the stored request");
 		goto out;
 	}
-	rc = cert_new(X509_REQ_get_subject_name(req), X509_REQ_get0_pubkey(req), ca->ca_cert,
-		      tpl->days, &cert, serial, err);
+	rc = cert_new(X509_REQ_get_subject_name(req), req_pubkey(req), ca->ca_cert, tpl->days,
+		      &cert, serial, err);
 	if (rc != PE_OK)
 		goto out;
 	snprintf(ku, sizeof(ku), "critical,%s", tpl->key_usage);
