@@ -84,6 +84,7 @@ carrier_prepare(struct pe_cli *cli, struct pe_enroll_spec *spec, struct pe_enrol
 	struct pe_p11_ctx *p11 = NULL;
 	struct pe_err none;
 	char why[256];
+	enum pe_code rc;
 	bool disk;
 
 	if (strcmp(spec->carrier, "auto") == 0) {
@@ -115,8 +116,11 @@ carrier_prepare(struct pe_cli *cli, struct pe_enroll_spec *spec, struct pe_enrol
 				       : "--dir is for --carrier disk");
 	env->carrier.home = pe_store_home(env->store);
 	env->carrier.dir = dir;
-	return pe_secret_read(env->carrier.password_source, "--password-source",
-			      "new container password", true, password, err);
+	rc = pe_secret_read(env->carrier.password_source, "--password-source",
+			    "new container password", true, password, err);
+	if (rc == PE_OK)
+		rc = pe_container_password_check(*password, err);
+	return rc;
 }
 
 static int

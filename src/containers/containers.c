@@ -48,6 +48,7 @@ pe_container_info_list_free(struct pe_container_info *list, size_t n)
 	for (i = 0; list != NULL && i < n; i++) {
 		free(list[i].name);
 		free(list[i].location);
+		free(list[i].serial);
 		free(list[i].key_type);
 		free(list[i].created_at);
 		free(list[i].cert);
@@ -70,6 +71,16 @@ pe_container_key_type_check(const struct pe_container_ops *ops, struct pe_contai
 	/* the token makes GOST keys itself; software needs OpenSSL's gost engine */
 	if (pe_key_type_family(type) == PE_FAMILY_GOST && ops != &pe_container_token_ops)
 		return pe_csr_gost_load(err);
+	return PE_OK;
+}
+
+enum pe_code
+pe_container_password_check(const struct pe_secret *password, struct pe_err *err)
+{
+	if (password->len < PE_CONTAINER_PASSWORD_MIN)
+		return pe_err_set(err, PE_E_PIN,
+				  "a container password needs at least %d characters",
+				  PE_CONTAINER_PASSWORD_MIN);
 	return PE_OK;
 }
 

@@ -52,7 +52,8 @@ void pe_key_ref_cleanup(struct pe_key_ref *ref);
 /* A container found by a carrier's list operation (without a password). */
 struct pe_container_info {
 	char *name;	     /* the container's (and its key's) name */
-	char *location;	     /* where it lives: its directory or file */
+	char *location;	     /* where it lives: its directory or file, a token's URI */
+	char *serial;	     /* a token's serial, or NULL */
 	char *key_type;	     /* "ec-p256", ..., or NULL when unknown */
 	char *created_at;    /* RFC 3339 UTC, or NULL */
 	int64_t request_id;  /* 0 when unknown */
@@ -100,9 +101,9 @@ struct pe_container_ops {
 	 */
 	char *(*record)(struct pe_container *c, int64_t request_id, const char *label, bool *oom);
 	/* Lists the carrier's containers that @env reaches, with their certificates, without
-	 * asking for a password (disk: the directory in env->container or env->dir). NULL
-	 * when the carrier cannot list. Returns: a newly allocated array
-	 * (pe_container_info_list_free()). */
+	 * asking for a password or PIN (disk: the directory in env->container or env->dir;
+	 * token: the certificates every present token shows without a login, one entry
+	 * each). Returns: a newly allocated array (pe_container_info_list_free()). */
 	enum pe_code (*list)(const struct pe_carrier_env *env, struct pe_container_info **out,
 			     size_t *n, struct pe_err *err);
 };
@@ -129,6 +130,12 @@ enum pe_code pe_container_key_type_check(const struct pe_container_ops *ops, str
  * "registry" with *token_uri NULL; @why (at most @size bytes) says why.
  */
 const char *pe_container_auto(struct pe_p11_ctx *p11, char **token_uri, char *why, size_t size);
+
+/* The shortest password a new registry or disk container gets. */
+#define PE_CONTAINER_PASSWORD_MIN 8
+
+/* Returns: PE_OK when @password may protect a new container; PE_E_PIN saying why not. */
+enum pe_code pe_container_password_check(const struct pe_secret *password, struct pe_err *err);
 
 /* Returns: true when @name can name a software container: 1 to 64 of [A-Za-z0-9._-],
  * not starting with '.'. */

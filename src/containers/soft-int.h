@@ -14,9 +14,6 @@
 
 #include "containers.h"
 
-/* The shortest container password accepted for a new container. */
-#define PE_SOFT_PASSWORD_MIN 8
-
 /* The largest container file read (a key, a certificate, a PKCS#12, metadata). */
 #define PE_SOFT_FILE_MAX (256 * 1024)
 
@@ -45,7 +42,7 @@ struct pe_csr_signer pe_soft_signer(struct pe_soft_key *key);
 /*
  * The password of container @name: env->password, else env->password_source,
  * else a no-echo prompt (asked twice and compared when @new_container). A new
- * container's password has at least PE_SOFT_PASSWORD_MIN characters.
+ * container's password passes pe_container_password_check().
  */
 enum pe_code pe_soft_password(const struct pe_carrier_env *env, const char *name,
 			      bool new_container, struct pe_secret **out, struct pe_err *err);

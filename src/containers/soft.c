@@ -310,11 +310,9 @@ pe_soft_password(const struct pe_carrier_env *env, const char *name, bool new_co
 		if (rc != PE_OK)
 			return rc;
 	}
-	if (new_container && pw->len < PE_SOFT_PASSWORD_MIN) {
+	if (new_container && pe_container_password_check(pw, err) != PE_OK) {
 		pe_secret_free(pw);
-		return pe_err_set(err, PE_E_PIN,
-				  "a container password needs at least %d characters",
-				  PE_SOFT_PASSWORD_MIN);
+		return PE_E_PIN;
 	}
 	*out = pw;
 	return PE_OK;
