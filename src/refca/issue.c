@@ -441,21 +441,29 @@ out:
 
 /* The public keys this CA certifies. */
 /*
- * The request's public key. A GOST R 34.10-2012 key decodes only through
- * OpenSSL's gost engine, loaded the first time such a key comes (where the
- * engine is installed).
+ * Reads a DER request. A GOST R 34.10-2012 key decodes only through OpenSSL's
+ * gost engine: when the key does not decode, the engine is loaded (where it
+ * is installed) and the request read again, since OpenSSL keeps the first
+ * decoding's failure. Returns: the request (X509_REQ_free()), or NULL; *end
+ * where the parse stopped.
  */
-static EVP_PKEY *
-req_pubkey(X509_REQ *req)
+static X509_REQ *
+req_parse(const unsigned char *der, size_t len, const unsigned char **end)
 {
-	EVP_PKEY *key = X509_REQ_get0_pubkey(req);
+	const unsigned char *p = der;
 	struct pe_err none;
+	X509_REQ *req;
 
-	if (key == NULL && pe_csr_gost_load(&none) == PE_OK) {
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (req != NULL && X509_REQ_get0_pubkey(req) == NULL && pe_csr_gost_load(&none) == PE_OK) {
 		ERR_clear_error();
-		key = X509_REQ_get0_pubkey(req);
+		X509_REQ_free(req);
+		p = der;
+		req = d2i_X509_REQ(NULL, &p, (long)len);
 	}
-	return key;
+	if (end != NULL)
+		*end = p;
+	return req;
 }
 
 static enum pe_code
@@ -496,12 +504,12 @@ pe_refca_issue_csr_check(const struct pe_refca_config *config, const unsigned ch
 	int i;
 
 	ERR_clear_error();
-	req = d2i_X509_REQ(NULL, &p, (long)len);
+	req = req_parse(der, len, &p);
 	if (req == NULL || p != der + len) {
 		rc = pe_err_set(err, PE_E_USAGE, "the body is not a DER PKCS#10 request");
 		goto out;
 	}
-	key = req_pubkey(req);
+	key = X509_REQ_get0_pubkey(req);
 	if (key == NULL) {
 		rc = pe_err_set(err, PE_E_USAGE, "the request's public key cannot be read");
 		goto out;
@@ -572,7 +580,6 @@ cert_issue(struct pe_refca *ca, const struct pe_refca_template *tpl, const unsig
 	   size_t len, unsigned char **cert_der, size_t *cert_len, char **serial,
 	   struct pe_err *err)
 {
-	const unsigned char *p = der;
 	unsigned char *out = NULL;
 	X509_REQ *req;
 	X509 *cert = NULL;
@@ -581,13 +588,13 @@ cert_issue(struct pe_refca *ca, const struct pe_refca_template *tpl, const unsig
 	enum pe_code rc;
 	int n;
 
-	req = d2i_X509_REQ(NULL, &p, (long)len);
+	req = req_parse(der, len, NULL);
 	if (req == NULL) {
 		rc = pe_refca_ossl_err(err, PE_E_CRYPTO, "the stored request");
 		goto out;
 	}
-	rc = cert_new(X509_REQ_get_subject_name(req), req_pubkey(req), ca->ca_cert, tpl->days,
-		      &cert, serial, err);
+	rc = cert_new(X509_REQ_get_subject_name(req), X509_REQ_get0_pubkey(req), ca->ca_cert,
+		      tpl->days, &cert, serial, err);
 	if (rc != PE_OK)
 		goto out;
 	snprintf(ku, sizeof(ku), "critical,%s", tpl->key_usage);
