@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -524,6 +525,29 @@ test_kill_point(void)
 		raise(SIGKILL);
 }
 
+/* Removes the temporary files of @name that an interrupted write left in @dir. */
+static void
+stale_remove(const char *dir, const char *name)
+{
+	char prefix[128], *path;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), ".%s.tmp.", name);
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		path = pe_soft_path(dir, de->d_name, "");
+		if (path != NULL && unlink(path) == 0)
+			pe_msg_debug("removed '%s', left by an interrupted write", path);
+		free(path);
+	}
+	closedir(d);
+}
+
 enum pe_code
 pe_soft_write(const char *dir, const char *name, const void *data, size_t len, bool replace,
 	      struct pe_err *err)
@@ -582,6 +606,8 @@ pe_soft_write(const char *dir, const char *name, const void *data, size_t len, b
 	}
 	if (rc != PE_OK)
 		unlink(tmp);
+	else
+		stale_remove(dir, name);
 out:
 	free(path);
 	free(tmp);
