@@ -336,6 +336,19 @@ expect_json 0 request --service main --owner-type individual --carrier auto \
 [ "$(json .carrier)" = token ] || fail "auto with one token chose $(json .carrier)"
 [ "$(json .request.carrier)" = token ] || fail "auto: the request's carrier is $(json .request.carrier)"
 json .carrier_reason | grep -q alpha || fail "auto does not say which token"
+auto_token=$(json .request.id)
+approve
+expect_json 0 refresh "$auto_token" --pin-source env:USER_PIN
+[ "$(json '.requests[0].status')" = installed ] || fail "auto token: not installed"
+# list-certs shows the token's certificate as present, and so does another
+# state directory that never installed it (what the tokens present hold)
+expect_json 0 list-certs
+[ "$(json '[.certificates[] | select(.carrier == "token" and .present)] | length')" -eq 1 ] ||
+	fail "list-certs does not show the token's certificate as present"
+expect_json 0 --home "$work/other-home" list-certs
+[ "$(json '[.certificates[] | select(.carrier == "token")] | length')" -eq 1 ] ||
+	fail "list-certs does not show what the token holds"
+json '.certificates[0].location' | grep -q "token=alpha" || fail "list-certs: the token is not named"
 make_tokens beta
 expect_rc 0 request --service main --owner-type individual --carrier auto \
 	--pin-source env:USER_PIN --password-source env:PASSWORD --label auto-registry
