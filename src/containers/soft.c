@@ -567,7 +567,9 @@ pe_soft_write(const char *dir, const char *name, const void *data, size_t len, b
 	}
 	/* hidden, so that a temporary file left by a crash is never taken for a container */
 	sprintf(tmp, "%s/.%s%s", dir, name, suffix);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* a file of that name can only be one a crash of an earlier process of this pid left */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		rc = pe_err_set(err, PE_E_STORE, "cannot write in '%s': %s", dir, strerror(errno));
 		goto out;
