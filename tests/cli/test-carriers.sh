@@ -178,6 +178,28 @@ expect_json 5 request --service main --owner-type individual --carrier registry 
 expect_json 0 list-requests
 [ "$(json '.requests | length')" -eq "$count" ] || fail "a refused password recorded a request"
 
+# on a terminal the new password is asked twice (no echo) and compared; each
+# line is typed a second after the last, as a person would (the prompt
+# flushes what was typed before it)
+need script
+type_twice()
+{
+	(sleep 1 && printf '%s\n' "$1" && sleep 1 && printf '%s\n' "$2") |
+		script -qec "\"$P11ENROLL\" --module \"$SOFTHSM_MODULE\" --json request \
+		--service main --owner-type individual --carrier registry --label typed" \
+		/dev/null >"$work/script.out" 2>&1 || true
+}
+type_twice typed-password-1 typed-password-2
+grep -q "new container password again" "$work/script.out" || fail "the password was not asked twice"
+grep -q "differ" "$work/script.out" || { cat "$work/script.out" >&2; fail "two entries that differ"; }
+[ ! -e "$P11ENROLL_HOME/containers/typed" ] || fail "differing entries made a container"
+type_twice typed-password-1 typed-password-1
+[ -d "$P11ENROLL_HOME/containers/typed" ] ||
+	{ cat "$work/script.out" >&2; fail "the password typed twice made no container"; }
+grep -q typed-password "$work/script.out" && fail "the password was echoed"
+expect_json 0 list-requests
+count=$(json '.requests | length')
+
 # 5. names and places: an existing container is never overwritten; a missing,
 #    unnamed or others-writable directory is refused before anything is made
 tree "$P11ENROLL_HOME/containers" >"$work/before"
