@@ -104,16 +104,16 @@ carrier_prepare(struct pe_cli *cli, struct pe_enroll_spec *spec, struct pe_enrol
 		}
 	}
 	disk = strcmp(spec->carrier, "disk") == 0;
-	if (strcmp(spec->carrier, "token") == 0 ||
-	    !(disk || strcmp(spec->carrier, "registry") == 0)) {
+	if (!disk && strcmp(spec->carrier, "registry") != 0) {
+		/* the token (or a carrier the request then says it does not have) */
 		if (dir != NULL)
 			return pe_err_set(err, PE_E_USAGE, "--dir is for --carrier disk");
-		return PE_OK; /* an unknown carrier is named by the request */
+		return PE_OK;
 	}
-	if (disk != (dir != NULL))
-		return pe_err_set(err, PE_E_USAGE,
-				  disk ? "--carrier disk needs --dir DIRECTORY"
-				       : "--dir is for --carrier disk");
+	if (disk && dir == NULL)
+		return pe_err_set(err, PE_E_USAGE, "--carrier disk needs --dir DIRECTORY");
+	if (!disk && dir != NULL)
+		return pe_err_set(err, PE_E_USAGE, "--dir is for --carrier disk");
 	env->carrier.home = pe_store_home(env->store);
 	env->carrier.dir = dir;
 	rc = pe_secret_read(env->carrier.password_source, "--password-source",
