@@ -12,13 +12,15 @@
 #include "cli.h"
 #include "enroll/enroll.h"
 
-enum { OPT_ALL = 'a', OPT_PIN = 256, OPT_TOKEN };
+enum { OPT_ALL = 'a', OPT_PIN = 256, OPT_TOKEN, OPT_PASSWORD };
 
 static const struct pe_cli_opt options[] = {
 	{ "all", no_argument, OPT_ALL, NULL, "every request that is not finished" },
 	{ "pin-source", required_argument, OPT_PIN, "SRC", "the token's user PIN (else asked)" },
 	{ "token", required_argument, OPT_TOKEN, "URI",
 	  "the token, where its serial does not find it" },
+	{ "password-source", required_argument, OPT_PASSWORD, "SRC",
+	  "a registry or disk container's password (else asked when its key is used)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -28,7 +30,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	const struct pe_command *cmd = &pe_cmd_refresh_entry;
 	struct pe_request **list = NULL, *one = NULL;
 	struct pe_enroll_env env;
-	struct pe_secret *pin = NULL;
+	struct pe_secret *pin = NULL, *password = NULL;
 	struct pe_err err;
 	size_t n = 0, i;
 	char title[512];
@@ -49,6 +51,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 			break;
 		case OPT_TOKEN:
 			env.carrier.token_uri = optarg;
+			break;
+		case OPT_PASSWORD:
+			env.carrier.password_source = optarg;
 			break;
 		case PE_CLI_OPT_HELP:
 			return pe_cli_help(cli, cmd);
@@ -72,6 +77,14 @@ exec(struct pe_cli *cli, int argc, char **argv)
 				    &err);
 		env.carrier.pin = pin;
 	}
+	if (rc == PE_OK && env.carrier.password_source != NULL &&
+	    strncmp(env.carrier.password_source, "fd:", 3) == 0) {
+		rc = pe_secret_read(env.carrier.password_source, "--password-source",
+				    "container password", false, &password, &err);
+		env.carrier.password = password;
+	}
+	if (rc == PE_OK)
+		env.carrier.home = pe_store_home(env.store);
 	if (rc == PE_OK)
 		rc = pe_cli_p11(cli, &env.carrier.p11, &err);
 	if (rc == PE_OK && all)
@@ -83,6 +96,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	}
 	if (rc != PE_OK) {
 		pe_secret_free(pin);
+		pe_secret_free(password);
 		return pe_cli_fail(cli, &err);
 	}
 
@@ -116,12 +130,13 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	else
 		pe_request_free(one);
 	pe_secret_free(pin);
+	pe_secret_free(password);
 	return status;
 }
 
 const struct pe_command pe_cmd_refresh_entry = {
 	.name = "refresh",
-	.usage = "ID | --all [--pin-source SRC]",
+	.usage = "ID | --all [--pin-source SRC] [--password-source SRC]",
 	.summary = "Continue requests: poll the CA, install what it issued, acknowledge it.",
 	.options = options,
 	.exec = exec,

@@ -30,6 +30,8 @@ enum {
 	OPT_SO_PIN,
 	OPT_TOKEN_LABEL,
 	OPT_KEY,
+	OPT_DIR,
+	OPT_PASSWORD,
 };
 
 static const struct pe_cli_opt options[] = {
@@ -38,11 +40,16 @@ static const struct pe_cli_opt options[] = {
 	  "individual, sole-proprietor, legal-entity or employee" },
 	{ "template", required_argument, OPT_TEMPLATE, "OID",
 	  "the CA's template (default " DEFAULT_TEMPLATE ", \"User\")" },
-	{ "carrier", required_argument, OPT_CARRIER, "NAME", "where the key lives: token" },
+	{ "carrier", required_argument, OPT_CARRIER, "NAME",
+	  "where the key lives: token (default), registry, disk, or auto" },
 	{ "token", required_argument, OPT_TOKEN, "URI", "the token (when there are several)" },
-	{ "key-type", required_argument, OPT_KEY_TYPE, "TYPE", "ec-p256 (default), rsa-2048, ..." },
+	{ "dir", required_argument, OPT_DIR, "DIR",
+	  "disk: the directory of the container (on the removable medium)" },
+	{ "key-type", required_argument, OPT_KEY_TYPE, "TYPE",
+	  "ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519; "
+	  "registry and disk also gost2012-256, gost2012-512" },
 	{ "label", required_argument, OPT_LABEL, "LABEL",
-	  "the key's label (default p11enroll-ID)" },
+	  "the key's label, a registry or disk container's name (default p11enroll-ID)" },
 	{ "key", required_argument, OPT_KEY, "URI",
 	  "an existing key to enroll instead of making one" },
 	{ "field", required_argument, OPT_FIELD, "OID=VALUE",
@@ -52,6 +59,8 @@ static const struct pe_cli_opt options[] = {
 	  "a new token's SO PIN (else asked twice)" },
 	{ "token-label", required_argument, OPT_TOKEN_LABEL, "LABEL",
 	  "the label a new token is given (default p11enroll)" },
+	{ "password-source", required_argument, OPT_PASSWORD, "SRC",
+	  "a registry or disk container's new password (else asked twice)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -65,6 +74,58 @@ ask_field(const char *label, const char *oid, char **value, struct pe_err *err)
 	return pe_cli_ask(prompt, label, value, err);
 }
 
+/*
+ * "--carrier auto" made a choice (the one usable token, else the registry),
+ * told on stderr and, with --json, in the document; then what a software
+ * container needs: its place, and its new password (asked twice on a
+ * terminal) before anything is made or recorded.
+ */
+static enum pe_code
+carrier_prepare(struct pe_cli *cli, struct pe_enroll_spec *spec, struct pe_enroll_env *env,
+		const char *dir, char **auto_uri, struct pe_secret **password, struct pe_err *err)
+{
+	struct pe_p11_ctx *p11 = NULL;
+	struct pe_err none;
+	char why[256];
+	enum pe_code rc;
+	bool disk;
+
+	if (strcmp(spec->carrier, "auto") == 0) {
+		if (env->carrier.token_uri != NULL) {
+			spec->carrier = "token";
+			snprintf(why, sizeof(why), "--token names one");
+		} else {
+			if (pe_cli_p11(cli, &p11, &none) != PE_OK)
+				p11 = NULL;
+			spec->carrier = pe_container_auto(p11, auto_uri, why, sizeof(why));
+			env->carrier.token_uri = *auto_uri;
+		}
+		pe_msg_info("carrier: %s (%s)", spec->carrier, why);
+		if (cli->json) {
+			pe_out_str(cli->out, "carrier", spec->carrier);
+			pe_out_str(cli->out, "carrier_reason", why);
+		}
+	}
+	disk = strcmp(spec->carrier, "disk") == 0;
+	if (!disk && strcmp(spec->carrier, "registry") != 0) {
+		/* the token (or a carrier the request then says it does not have) */
+		if (dir != NULL)
+			return pe_err_set(err, PE_E_USAGE, "--dir is for --carrier disk");
+		return PE_OK;
+	}
+	if (disk && dir == NULL)
+		return pe_err_set(err, PE_E_USAGE, "--carrier disk needs --dir DIRECTORY");
+	if (!disk && dir != NULL)
+		return pe_err_set(err, PE_E_USAGE, "--dir is for --carrier disk");
+	env->carrier.home = pe_store_home(env->store);
+	env->carrier.dir = dir;
+	rc = pe_secret_read(env->carrier.password_source, "--password-source",
+			    "new container password", true, password, err);
+	if (rc == PE_OK)
+		rc = pe_container_password_check(*password, err);
+	return rc;
+}
+
 static int
 exec(struct pe_cli *cli, int argc, char **argv)
 {
@@ -73,8 +134,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	struct pe_enroll_spec spec;
 	struct pe_enroll_env env;
 	struct pe_request *req = NULL;
-	const char *key_type = NULL;
-	char *eq;
+	const char *key_type = NULL, *dir = NULL;
+	struct pe_secret *password = NULL;
+	char *eq, *auto_uri = NULL;
 	struct pe_err err;
 	enum pe_code rc;
 	int c, status;
@@ -127,6 +189,12 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		case OPT_TOKEN_LABEL:
 			env.carrier.init_label = optarg;
 			break;
+		case OPT_DIR:
+			dir = optarg;
+			break;
+		case OPT_PASSWORD:
+			env.carrier.password_source = optarg;
+			break;
 		case PE_CLI_OPT_HELP:
 			return pe_cli_help(cli, cmd);
 		default:
@@ -154,9 +222,15 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	env.ask = ask_field;
 	rc = pe_cli_store(cli, &env.store, &err);
 	if (rc == PE_OK)
+		rc = carrier_prepare(cli, &spec, &env, dir, &auto_uri, &password, &err);
+	env.carrier.password = password;
+	/* the software containers need no PKCS#11 module */
+	if (rc == PE_OK && strcmp(spec.carrier, "token") == 0)
 		rc = pe_cli_p11(cli, &env.carrier.p11, &err);
 	if (rc == PE_OK)
 		rc = pe_enroll_request(&env, &spec, &req, &err);
+	pe_secret_free(password);
+	free(auto_uri);
 	if (req != NULL) {
 		pe_out_text(cli->out, "request %lld: %s", (long long)req->id,
 			    pe_request_user_state(req->state));
@@ -181,8 +255,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 
 const struct pe_command pe_cmd_request_entry = {
 	.name = "request",
-	.usage = "--service NAME --owner-type TYPE [--template OID] [--carrier token] "
-		 "[--token URI] [--key-type T | --key URI] [--field OID=VALUE]...",
+	.usage = "--service NAME --owner-type TYPE [--template OID] "
+		 "[--carrier token|registry|disk|auto] [--token URI | --dir DIR] "
+		 "[--key-type T [--label L] | --key URI] [--field OID=VALUE]...",
 	.summary = "Request a certificate: key on the carrier, request signed by it, submitted.",
 	.options = options,
 	.exec = exec,

@@ -189,6 +189,7 @@ pe_cli_request_describe(struct pe_out *out, const struct pe_request *req)
 	pe_out_str(out, "owner_type", req->owner_type);
 	pe_out_str(out, "subject", req->subject);
 	pe_out_str(out, "carrier", req->carrier);
+	pe_out_str(out, "container", req->container);
 	pe_out_str(out, "token_serial", req->token_serial);
 	pe_out_str(out, "key_type", req->key_type);
 	pe_out_str(out, "key_label", req->key_label);

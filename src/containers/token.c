@@ -265,6 +265,89 @@ token_decrypt(struct pe_container *c, const unsigned char *in, size_t len, unsig
 	return pe_p11_key_decrypt(c->key, in, len, out, out_len, err);
 }
 
+/* A token's key is found again by the token's serial, kept with the request. */
+static char *
+token_record(struct pe_container *c, int64_t request_id, const char *label, bool *oom)
+{
+	(void)c;
+	(void)request_id;
+	(void)label;
+	*oom = false;
+	return NULL;
+}
+
+/* One certificate object of a token, as a container entry. */
+static enum pe_code
+cert_info(const struct pe_p11_slot *slot, struct pe_p11_cert_object *obj,
+	  struct pe_container_info *info, struct pe_err *err)
+{
+	memset(info, 0, sizeof(*info));
+	info->name = obj->label != NULL ? strdup(obj->label) : NULL;
+	info->location = strdup(slot->uri);
+	info->serial = strdup(slot->serial);
+	info->cert = obj->der;
+	info->cert_len = obj->der_len;
+	obj->der = NULL;
+	if ((obj->label != NULL && info->name == NULL) || info->location == NULL ||
+	    info->serial == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	return PE_OK;
+}
+
+/* The certificates every present token shows without a login. */
+static enum pe_code
+token_list(const struct pe_carrier_env *env, struct pe_container_info **out, size_t *n,
+	   struct pe_err *err)
+{
+	struct pe_container_info *list = NULL, *grown;
+	struct pe_p11_cert_object *objs = NULL;
+	struct pe_p11_slot *slots = NULL;
+	struct pe_p11_token *tok;
+	size_t n_slots = 0, n_objs, count = 0, i, j;
+	struct pe_err skip;
+	enum pe_code rc;
+
+	*out = NULL;
+	*n = 0;
+	if (env->p11 == NULL)
+		return PE_OK;
+	rc = pe_p11_slot_list(env->p11, &slots, &n_slots, err);
+	if (rc != PE_OK)
+		return rc;
+	for (i = 0; rc == PE_OK && i < n_slots; i++) {
+		if (!slots[i].token_present || !(slots[i].flags & PE_P11_F_INITIALIZED))
+			continue;
+		tok = NULL;
+		n_objs = 0;
+		objs = NULL;
+		/* a token that cannot be read now is left out, not an error */
+		if (pe_p11_token_open(env->p11, slots[i].uri, 0, &tok, &skip) != PE_OK ||
+		    pe_p11_cert_list(tok, &objs, &n_objs, &skip) != PE_OK) {
+			pe_msg_debug("token %s: %s", slots[i].uri, skip.msg);
+			n_objs = 0;
+		}
+		if (n_objs > 0) {
+			grown = realloc(list, (count + n_objs) * sizeof(*list));
+			if (grown == NULL)
+				rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+			else
+				list = grown;
+		}
+		for (j = 0; rc == PE_OK && j < n_objs; j++)
+			rc = cert_info(&slots[i], &objs[j], &list[count++], err);
+		pe_p11_cert_objects_free(objs, n_objs);
+		pe_p11_token_free(tok);
+	}
+	pe_p11_slot_list_free(slots, n_slots);
+	if (rc != PE_OK) {
+		pe_container_info_list_free(list, count);
+		return rc;
+	}
+	*out = list;
+	*n = count;
+	return PE_OK;
+}
+
 const struct pe_container_ops pe_container_token_ops = {
 	.name = "token",
 	.open = token_open,
@@ -279,4 +362,6 @@ const struct pe_container_ops pe_container_token_ops = {
 	.model = token_model,
 	.decrypt = token_decrypt,
 	.find_uri = token_find_uri,
+	.record = token_record,
+	.list = token_list,
 };

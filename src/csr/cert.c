@@ -104,7 +104,12 @@ cert_take(X509 *x509, struct pe_cert **out, struct pe_err *err)
 	n[1] = i2d_X509_NAME(X509_get_subject_name(x509), &cert->subject);
 	n[2] = i2d_X509_NAME(X509_get_issuer_name(x509), &cert->issuer);
 	n[3] = i2d_ASN1_INTEGER((ASN1_INTEGER *)sn, &cert->serial);
-	n[4] = i2d_PUBKEY(X509_get0_pubkey(x509), &cert->spki);
+	/* as i2d_PUBKEY writes it; a key OpenSSL cannot decode (GOST without its engine)
+	 * as the certificate carries it */
+	if (X509_get0_pubkey(x509) != NULL)
+		n[4] = i2d_PUBKEY(X509_get0_pubkey(x509), &cert->spki);
+	else
+		n[4] = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x509), &cert->spki);
 	if (n[0] <= 0 || n[1] <= 0 || n[2] <= 0 || n[3] <= 0 || n[4] <= 0 ||
 	    X509_digest(x509, EVP_sha256(), md, &md_len) != 1) {
 		pe_cert_free(cert);
@@ -151,13 +156,24 @@ pe_cert_from_der(const unsigned char *der, size_t len, struct pe_cert **out, str
 	const unsigned char *p = der;
 	X509 *x509;
 
+	struct pe_err none;
+
 	ERR_clear_error();
 	x509 = d2i_X509(NULL, &p, (long)len);
+	/* a GOST key decodes only through the gost engine, and OpenSSL keeps the first
+	 * failure: read again once the engine is there */
+	if (x509 != NULL && X509_get0_pubkey(x509) == NULL && pe_csr_gost_load(&none) == PE_OK) {
+		X509_free(x509);
+		ERR_clear_error();
+		p = der;
+		x509 = d2i_X509(NULL, &p, (long)len);
+	}
 	if (x509 == NULL || (size_t)(p - der) != len) {
 		X509_free(x509);
 		ERR_clear_error();
 		return pe_err_set(err, PE_E_USAGE, "not a DER certificate");
 	}
+	ERR_clear_error();
 	return cert_take(x509, out, err);
 }
 

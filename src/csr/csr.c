@@ -338,6 +338,15 @@ algorithm_for(EVP_PKEY *pkey, int *sig_nid, enum pe_hash *hash, struct pe_err *e
 		*sig_nid = NID_ED25519;
 		*hash = PE_HASH_NONE;
 		return PE_OK;
+	case NID_id_GostR3410_2012_256:
+		/* the signer hashes with GOST R 34.11-2012 itself */
+		*sig_nid = NID_id_tc26_signwithdigest_gost3410_2012_256;
+		*hash = PE_HASH_NONE;
+		return PE_OK;
+	case NID_id_GostR3410_2012_512:
+		*sig_nid = NID_id_tc26_signwithdigest_gost3410_2012_512;
+		*hash = PE_HASH_NONE;
+		return PE_OK;
 	}
 	return pe_err_set(err, PE_E_USAGE, "p11enroll cannot sign a request with this key type");
 }
@@ -347,7 +356,12 @@ signature_set(X509_REQ *req, int sig_nid, const unsigned char *sig, size_t len, 
 {
 	X509_ALGOR *alg = X509_ALGOR_new();
 	ASN1_BIT_STRING *bits = ASN1_BIT_STRING_new();
-	int ptype = sig_nid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF;
+	/* RSA and GOST (as OpenSSL's gost engine writes it) carry a NULL parameter */
+	int ptype = sig_nid == NID_sha256WithRSAEncryption ||
+				    sig_nid == NID_id_tc26_signwithdigest_gost3410_2012_256 ||
+				    sig_nid == NID_id_tc26_signwithdigest_gost3410_2012_512
+			    ? V_ASN1_NULL
+			    : V_ASN1_UNDEF;
 
 	if (alg == NULL || bits == NULL ||
 	    X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), ptype, NULL) != 1 ||
@@ -402,7 +416,7 @@ req_sign(X509_REQ *req, EVP_PKEY *pkey, int sig_nid, enum pe_hash hash,
 	if (rc != PE_OK)
 		goto out;
 	if (X509_REQ_verify(req, pkey) != 1) {
-		rc = ossl_fail(err, PE_E_CRYPTO, "the signature the token made does not verify");
+		rc = ossl_fail(err, PE_E_CRYPTO, "the signature the carrier made does not verify");
 		goto out;
 	}
 	out_len = i2d_X509_REQ(req, &out);

@@ -77,6 +77,17 @@ enum pe_code pe_csr_with_challenge(const unsigned char *csr, size_t csr_len,
 /* Returns: a newly allocated PEM text of the DER request (free()), NULL on OOM. */
 char *pe_csr_to_pem(const unsigned char *der, size_t len);
 
+/* gost.c */
+
+/*
+ * Loads OpenSSL's gost engine (once per process) as the default for GOST
+ * R 34.10-2012 keys and GOST R 34.11-2012 digests, so that software keys,
+ * requests and certificates with GOST keys work through EVP. A GOST key's
+ * signer is given PE_HASH_NONE: it hashes with the key's own digest.
+ * Returns: PE_OK; PE_E_USAGE saying what to install when the engine is absent.
+ */
+enum pe_code pe_csr_gost_load(struct pe_err *err);
+
 /* subject.c */
 
 /*

@@ -273,6 +273,8 @@ need_carrier(struct run *run, const struct pe_request *req, struct pe_err *err)
 	carrier = run->env->carrier;
 	if (req->token_serial != NULL)
 		carrier.token_serial = req->token_serial;
+	if (req->container != NULL)
+		carrier.container = req->container;
 	return run->carrier->open(&carrier, &run->container, err);
 }
 
@@ -422,6 +424,28 @@ ca_status_keep(struct pe_request *req, const struct pe_ca_status *status, struct
 	return rc;
 }
 
+/*
+ * Binds the carrier to @req's key and records where the key's container is
+ * (a software container's name or directory) in req->container, so that a
+ * later run finds it again even if this one stops right after making the key.
+ */
+static enum pe_code
+carrier_record(struct run *run, struct pe_request *req, struct pe_err *err)
+{
+	enum pe_code rc;
+	char *where;
+	bool oom = false;
+
+	where = run->carrier->record(run->container, req->id, req->key_label, &oom);
+	if (oom)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	if (where == NULL)
+		return PE_OK;
+	rc = replace(&req->container, where, err);
+	free(where);
+	return rc;
+}
+
 /* Commits @state. P11ENROLL_TEST_KILL_AFTER=<state> kills the process right after (tests). */
 static enum pe_code
 save(struct run *run, struct pe_request *req, enum pe_request_state state, struct pe_err *err)
@@ -509,10 +533,12 @@ step_key(struct run *run, struct pe_request *req, struct pe_err *err)
 	/* a key made before a crash is found again, never made twice */
 	rc = run->carrier->find(run->container, req->key_label, &ref, err);
 	if (rc == PE_E_NOTFOUND) {
-		if (!(run->carrier->key_types(run->container) & (1u << type)))
-			return pe_err_set(err, PE_E_USAGE, "the carrier cannot make %s keys",
-					  req->key_type);
-		rc = run->carrier->generate(run->container, type, req->key_label, &ref, err);
+		rc = pe_container_key_type_check(run->carrier, run->container, type, err);
+		if (rc == PE_OK)
+			rc = carrier_record(run, req, err);
+		if (rc == PE_OK)
+			rc = run->carrier->generate(run->container, type, req->key_label, &ref,
+						    err);
 	}
 	if (rc != PE_OK)
 		return rc;
@@ -918,6 +944,22 @@ label_taken(struct run *run, const char *label)
 	return taken;
 }
 
+/* A label the user chose: PE_OK when the carrier has no key (container) by that name. */
+static enum pe_code
+label_unused(struct run *run, const char *carrier, const char *label, struct pe_err *err)
+{
+	struct pe_key_ref ref;
+	enum pe_code rc;
+
+	memset(&ref, 0, sizeof(ref));
+	rc = run->carrier->find(run->container, label, &ref, err);
+	pe_key_ref_cleanup(&ref);
+	if (rc == PE_OK)
+		return pe_err_set(err, PE_E_USAGE, "the %s already has a key labelled '%s'",
+				  carrier, label);
+	return rc == PE_E_NOTFOUND ? PE_OK : rc;
+}
+
 /*
  * A label for request @id's key that the carrier does not hold yet:
  * "p11enroll-ID", or "p11enroll-ID-N" where another store's request took it.
@@ -1041,14 +1083,10 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 				spec->service, run.conn.ops->name,
 				pe_key_type_name(key.label != NULL ? key.type : spec->key_type),
 				key.label != NULL ? "" : ": use --key-type rsa-2048");
-	if (rc == PE_OK && spec->key_uri == NULL &&
-	    !(run.carrier->key_types(run.container) & (1u << spec->key_type)))
-		rc = pe_err_set(err, PE_E_USAGE, "the %s cannot make %s keys", spec->carrier,
-				pe_key_type_name(spec->key_type));
-	if (rc == PE_OK && spec->key_uri == NULL && spec->key_label != NULL &&
-	    label_taken(&run, spec->key_label))
-		rc = pe_err_set(err, PE_E_USAGE, "the %s already has a key labelled '%s'",
-				spec->carrier, spec->key_label);
+	if (rc == PE_OK && spec->key_uri == NULL)
+		rc = pe_container_key_type_check(run.carrier, run.container, spec->key_type, err);
+	if (rc == PE_OK && spec->key_uri == NULL && spec->key_label != NULL)
+		rc = label_unused(&run, spec->carrier, spec->key_label, err);
 	if (rc != PE_OK)
 		goto out;
 
@@ -1087,11 +1125,14 @@ pe_enroll_request(struct pe_enroll_env *env, const struct pe_enroll_spec *spec,
 		rc = label_free(&run, req->id, label, sizeof(label), err);
 		if (rc == PE_OK)
 			rc = replace(&req->key_label, label, err);
-		if (rc == PE_OK)
-			rc = pe_store_request_update(env->store, req, err);
-		if (rc != PE_OK)
-			goto out;
 	}
+	/* where the key will be is recorded before it is made */
+	if (rc == PE_OK)
+		rc = carrier_record(&run, req, err);
+	if (rc == PE_OK)
+		rc = pe_store_request_update(env->store, req, err);
+	if (rc != PE_OK)
+		goto out;
 	rc = drive(&run, req, err);
 	if (rc != PE_OK)
 		pe_err_prefix(err, "request %lld (recorded; 'p11enroll refresh %lld' continues)",

@@ -198,3 +198,66 @@ out:
 		pe_p11_cert_result_cleanup(res);
 	return rc;
 }
+
+void
+pe_p11_cert_objects_free(struct pe_p11_cert_object *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && i < n; i++) {
+		free(list[i].label);
+		free(list[i].id_hex);
+		free(list[i].der);
+	}
+	free(list);
+}
+
+enum pe_code
+pe_p11_cert_list(struct pe_p11_token *tok, struct pe_p11_cert_object **out, size_t *n,
+		 struct pe_err *err)
+{
+	CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE ctype = CKC_X_509;
+	CK_ATTRIBUTE tmpl[2] = {
+		{ CKA_CLASS, &klass, sizeof(klass) },
+		{ CKA_CERTIFICATE_TYPE, &ctype, sizeof(ctype) },
+	};
+	CK_OBJECT_HANDLE found[KEYS_MAX];
+	struct pe_p11_cert_object *list;
+	unsigned char *value = NULL;
+	CK_ULONG count = 0, len = 0, i;
+	struct pe_err skip;
+	size_t used = 0;
+	enum pe_code rc;
+
+	rc = pe_p11_objects_find(tok, tmpl, 2, found, KEYS_MAX, &count, err);
+	if (rc != PE_OK)
+		return rc;
+	if (count > KEYS_MAX)
+		count = KEYS_MAX;
+	list = calloc(count + 1, sizeof(*list));
+	if (list == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	for (i = 0; i < count; i++) {
+		if (pe_p11_attr_get(tok, found[i], CKA_VALUE, &list[used].der, &len, &skip) !=
+			    PE_OK ||
+		    len == 0) {
+			free(list[used].der);
+			list[used].der = NULL;
+			continue;
+		}
+		list[used].der_len = len;
+		if (pe_p11_attr_get(tok, found[i], CKA_LABEL, &value, &len, &skip) == PE_OK) {
+			list[used].label = strndup((const char *)value, len);
+			free(value);
+		}
+		if (pe_p11_attr_get(tok, found[i], CKA_ID, &value, &len, &skip) == PE_OK) {
+			list[used].id_hex = pe_hex_encode(value, len);
+			free(value);
+		}
+		used++;
+	}
+	*out = list;
+	*n = used;
+	return PE_OK;
+}

@@ -315,4 +315,21 @@ enum pe_code pe_p11_cert_import(struct pe_p11_token *tok, const struct pe_p11_ce
 				struct pe_err *err);
 void pe_p11_cert_result_cleanup(struct pe_p11_cert_result *res);
 
+/* A certificate object on a token. */
+struct pe_p11_cert_object {
+	char *label;	    /* CKA_LABEL, or NULL */
+	char *id_hex;	    /* CKA_ID, or NULL */
+	unsigned char *der; /* CKA_VALUE */
+	size_t der_len;
+};
+
+/*
+ * Lists the X.509 certificates on @tok that the session sees (the public
+ * ones, unless logged in), at most 256.
+ * Returns: PE_OK and a newly allocated array of *n (pe_p11_cert_objects_free()).
+ */
+enum pe_code pe_p11_cert_list(struct pe_p11_token *tok, struct pe_p11_cert_object **out, size_t *n,
+			      struct pe_err *err);
+void pe_p11_cert_objects_free(struct pe_p11_cert_object *list, size_t n);
+
 #endif /* PE_P11_P11_H */

@@ -440,6 +440,32 @@ out:
 }
 
 /* The public keys this CA certifies. */
+/*
+ * Reads a DER request. A GOST R 34.10-2012 key decodes only through OpenSSL's
+ * gost engine: when the key does not decode, the engine is loaded (where it
+ * is installed) and the request read again, since OpenSSL keeps the first
+ * decoding's failure. Returns: the request (X509_REQ_free()), or NULL; *end
+ * where the parse stopped.
+ */
+static X509_REQ *
+req_parse(const unsigned char *der, size_t len, const unsigned char **end)
+{
+	const unsigned char *p = der;
+	struct pe_err none;
+	X509_REQ *req;
+
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (req != NULL && X509_REQ_get0_pubkey(req) == NULL && pe_csr_gost_load(&none) == PE_OK) {
+		ERR_clear_error();
+		X509_REQ_free(req);
+		p = der;
+		req = d2i_X509_REQ(NULL, &p, (long)len);
+	}
+	if (end != NULL)
+		*end = p;
+	return req;
+}
+
 static enum pe_code
 key_check(EVP_PKEY *key, struct pe_err *err)
 {
@@ -451,9 +477,13 @@ key_check(EVP_PKEY *key, struct pe_err *err)
 		return PE_OK;
 	if (EVP_PKEY_is_a(key, "ED25519"))
 		return PE_OK;
+	/* GOST R 34.10-2012 keys come through the gost engine (legacy key types) */
+	if (EVP_PKEY_get_base_id(key) == NID_id_GostR3410_2012_256 ||
+	    EVP_PKEY_get_base_id(key) == NID_id_GostR3410_2012_512)
+		return PE_OK;
 	return pe_err_set(err, PE_E_USAGE,
 			  "a %s key of %d bits is not one this CA certifies "
-			  "(RSA 2048 and up, EC P-256 and up, Ed25519)",
+			  "(RSA 2048 and up, EC P-256 and up, Ed25519, GOST R 34.10-2012)",
 			  EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "?", bits);
 }
 
@@ -474,7 +504,7 @@ pe_refca_issue_csr_check(const struct pe_refca_config *config, const unsigned ch
 	int i;
 
 	ERR_clear_error();
-	req = d2i_X509_REQ(NULL, &p, (long)len);
+	req = req_parse(der, len, &p);
 	if (req == NULL || p != der + len) {
 		rc = pe_err_set(err, PE_E_USAGE, "the body is not a DER PKCS#10 request");
 		goto out;
@@ -550,7 +580,6 @@ cert_issue(struct pe_refca *ca, const struct pe_refca_template *tpl, const unsig
 	   size_t len, unsigned char **cert_der, size_t *cert_len, char **serial,
 	   struct pe_err *err)
 {
-	const unsigned char *p = der;
 	unsigned char *out = NULL;
 	X509_REQ *req;
 	X509 *cert = NULL;
@@ -559,7 +588,7 @@ cert_issue(struct pe_refca *ca, const struct pe_refca_template *tpl, const unsig
 	enum pe_code rc;
 	int n;
 
-	req = d2i_X509_REQ(NULL, &p, (long)len);
+	req = req_parse(der, len, NULL);
 	if (req == NULL) {
 		rc = pe_refca_ossl_err(err, PE_E_CRYPTO, "the stored request");
 		goto out;
