@@ -24,7 +24,7 @@ struct pe_http_options {
 	const char *ca_file;	 /* PEM roots for TLS; NULL: the system's */
 	bool insecure;		 /* no TLS verification: only for install-roots' first fetch,
 				   whose result is pinned by fingerprint and fetched again verified */
-	bool allow_http;	 /* plain http (loopback tests of other servers only) */
+	bool allow_http;	 /* plain http too, but to a loopback host only (test servers) */
 	long connect_timeout_ms; /* default 5000 */
 	long timeout_ms;	 /* whole transfer; default 30000 */
 	size_t max_body;	 /* answers larger than this are refused; default 1 MiB */
