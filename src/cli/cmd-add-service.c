@@ -30,15 +30,17 @@ enum {
 
 static const struct pe_cli_opt options[] = {
 	{ "url", required_argument, OPT_URL, "URL", "the service URL" },
-	{ "protocol", required_argument, OPT_PROTOCOL, "NAME", "cpca20 (default)" },
+	{ "protocol", required_argument, OPT_PROTOCOL, "NAME",
+	  "the CA protocol: cpca20 (default), cfssl" },
 	{ "register", no_argument, OPT_REGISTER, NULL,
 	  "register a new user with the CA's form; the operator approves" },
 	{ "field", required_argument, OPT_FIELD, "OID=VALUE",
 	  "a registration field by OID or name; repeatable (others are asked)" },
 	{ "email", required_argument, OPT_EMAIL, "ADDR", "the e-mail of the registration" },
-	{ "login", required_argument, OPT_LOGIN, "LOGIN", "log in with a login the CA issued" },
+	{ "login", required_argument, OPT_LOGIN, "LOGIN",
+	  "log in with a login the CA issued (cfssl: the profile; optional)" },
 	{ "password-source", required_argument, OPT_PASSWORD, "SRC",
-	  "its password: file:PATH, env:NAME or fd:N (else asked)" },
+	  "its password (cfssl: the auth key, hex): file:PATH, env:NAME or fd:N (else asked)" },
 	{ "ca-file", required_argument, OPT_CA_FILE, "PEM",
 	  "trust these roots for the service (else install-roots, or the system's)" },
 	{ NULL, 0, 0, NULL, NULL },
@@ -210,6 +212,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	struct pe_csr_field fields[FIELDS_MAX];
 	const char *url = NULL, *protocol = "cpca20", *email = NULL, *login = NULL;
 	const char *password_source = NULL, *ca_file = NULL, *name;
+	const struct pe_ca_ops *ops;
 	struct pe_service svc, *existing = NULL;
 	struct pe_secret *password = NULL;
 	struct pe_store *store;
@@ -261,14 +264,19 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	if (optind + 1 != argc)
 		return pe_cli_usage(cli, cmd, "give the service a NAME");
 	name = argv[optind];
-	if (url == NULL || do_reg == (login != NULL))
+	ops = pe_ca_find(protocol);
+	if (ops == NULL)
+		return pe_cli_usage(cli, cmd, "protocol '%s' is not one of: %s", protocol,
+				    pe_ca_protocols());
+	/* a protocol without logins (cfssl) may go with neither */
+	if (url == NULL || (do_reg && login != NULL) ||
+	    (!do_reg && login == NULL && ops->login_required))
 		return pe_cli_usage(cli, cmd,
 				    "--url and one of --register or --login are required");
 	if (!do_reg && n_fields > 0)
 		return pe_cli_usage(cli, cmd, "--field goes with --register");
-	if (pe_ca_find(protocol) == NULL)
-		return pe_cli_usage(cli, cmd, "protocol '%s' is not one of: %s", protocol,
-				    pe_ca_protocols());
+	if (do_reg && password_source != NULL)
+		return pe_cli_usage(cli, cmd, "--password-source goes with --login");
 
 	rc = pe_cli_store(cli, &store, &err);
 	if (rc != PE_OK)
@@ -277,9 +285,12 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		rc = pe_err_set(&err, PE_E_USAGE, "a service named '%s' already exists", name);
 		goto out;
 	}
-	if (login != NULL) {
+	if (login != NULL || password_source != NULL) {
 		/* the password before anything is recorded */
-		snprintf(prompt, sizeof(prompt), "password of '%s' at %s", login, name);
+		if (login != NULL)
+			snprintf(prompt, sizeof(prompt), "password of '%s' at %s", login, name);
+		else
+			snprintf(prompt, sizeof(prompt), "password at %s", name);
 		rc = pe_secret_read(password_source, "--password-source", prompt, false, &password,
 				    &err);
 		if (rc != PE_OK)
@@ -297,7 +308,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		rc = roots_from_file(store, name, ca_file, &err);
 	if (rc == PE_OK && do_reg)
 		rc = do_register(store, &svc, fields, n_fields, email, &err);
-	if (rc == PE_OK && login != NULL) {
+	if (rc == PE_OK && password != NULL) {
 		rc = pe_store_secret_write(store, name, password, &err);
 		svc.has_password = rc == PE_OK;
 	}
@@ -311,6 +322,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	if (rc == PE_OK && login != NULL && svc.status == PE_SERVICE_NOT_AUTHENTICATED)
 		rc = pe_err_set(&err, PE_E_PIN, "service '%s' refuses the login '%s': %s", name,
 				login, svc.status_detail ? svc.status_detail : "");
+	else if (rc == PE_OK && !do_reg && svc.status == PE_SERVICE_NOT_AUTHENTICATED)
+		rc = pe_err_set(&err, PE_E_PIN, "service '%s' refuses the credentials: %s", name,
+				svc.status_detail ? svc.status_detail : "");
 	if (rc != PE_OK)
 		goto out;
 	pe_out_text(cli->out, "service '%s' added: %s", name, pe_service_status_name(svc.status));
@@ -341,7 +355,7 @@ out:
 const struct pe_command pe_cmd_add_service_entry = {
 	.name = "add-service",
 	.usage = "NAME --url URL [--protocol P] (--register [--field OID=VALUE]... [--email E] | "
-		 "--login LOGIN [--password-source SRC]) [--ca-file PEM]",
+		 "[--login LOGIN] [--password-source SRC]) [--ca-file PEM]",
 	.summary = "Connect a CA service: register a new user, or log in with an issued login.",
 	.options = options,
 	.exec = exec,
