@@ -20,6 +20,7 @@
 
 static const struct pe_ca_ops *const connectors[] = {
 	&pe_ca_cpca20_ops,
+	&pe_ca_cfssl_ops,
 };
 
 const struct pe_ca_ops *
@@ -40,7 +41,7 @@ const char *
 pe_ca_protocols(void)
 {
 	/* keep in the order of connectors[] */
-	return "cpca20";
+	return "cpca20, cfssl";
 }
 
 void

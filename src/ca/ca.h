@@ -219,5 +219,6 @@ const struct pe_ca_ops *pe_ca_find(const char *protocol);
 const char *pe_ca_protocols(void);
 
 extern const struct pe_ca_ops pe_ca_cpca20_ops;
+extern const struct pe_ca_ops pe_ca_cfssl_ops;
 
 #endif /* PE_CA_CA_H */
