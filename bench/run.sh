@@ -18,7 +18,8 @@
 # and prints the median ms per enrollment with the ratios a/b, c/d, a/d, b/d.
 # Then bench/request.sh adds a second table: whole requests through a CA
 # service (p11enroll request against the same pipeline with curl, and the
-# floor); BENCH_REQUEST=0 leaves it out.
+# floor); BENCH_REQUEST=0 leaves it out. bench/cfssl.sh adds a third, the
+# same through cfssl serve; BENCH_CFSSL=0 leaves it out.
 #
 # Environment: BENCH_N (30), BENCH_KEY_TYPE (ec-p256 or rsa-2048),
 # BENCH_VERBOSE=1 (the median of each step as well), SOFTHSM_MODULE, TMPDIR
@@ -320,4 +321,9 @@ EOF
 # the second table: requests through a CA service, end to end
 if [ "${BENCH_REQUEST:-1}" != 0 ]; then
 	sh "$top/bench/request.sh" "$build" "$top"
+fi
+
+# the third: requests through cfssl serve, end to end
+if [ "${BENCH_CFSSL:-1}" != 0 ]; then
+	sh "$top/bench/cfssl.sh" "$build" "$top"
 fi
