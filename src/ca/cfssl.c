@@ -252,18 +252,63 @@ malformed(struct pe_err *err, const char *call, const char *fmt, ...)
 	return pe_err_set(err, PE_E_NET, "the CA answered garbage to %s: %s", call, what);
 }
 
-/* Copies @s for people to read: at most PE_CA_CFSSL_MAX_TEXT bytes, no control characters. */
+/* Returns: the length of the UTF-8 sequence at @s (at most @len bytes), or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned long cp;
+	size_t n, k;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > len)
+		return 0;
+	for (k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	/* C1 controls (U+0080 to U+009F) steer some terminals as much as ESC does */
+	if (cp >= 0x80 && cp <= 0x9f)
+		return 0;
+	return n;
+}
+
+/*
+ * Copies @s for people to read: at most PE_CA_CFSSL_MAX_TEXT bytes, control
+ * characters and bytes that are not UTF-8 replaced, so that nothing from the
+ * CA steers a terminal.
+ */
 static char *
 text_copy(const char *s)
 {
-	size_t len = strnlen(s, PE_CA_CFSSL_MAX_TEXT), i;
-	char *copy = strndup(s, len);
+	size_t len = strnlen(s, PE_CA_CFSSL_MAX_TEXT), i = 0, n;
+	unsigned char *copy = (unsigned char *)strndup(s, len);
 
-	for (i = 0; copy != NULL && i < len; i++) {
-		if ((unsigned char)copy[i] < 0x20 || copy[i] == 0x7f)
-			copy[i] = ' ';
+	while (copy != NULL && i < len) {
+		n = utf8_len(copy + i, len - i);
+		if (n == 0 || (n == 1 && (copy[i] < 0x20 || copy[i] == 0x7f))) {
+			copy[i] = copy[i] < 0x80 ? ' ' : '?';
+			n = 1;
+		}
+		i += n;
 	}
-	return copy;
+	return (char *)copy;
 }
 
 void

@@ -403,6 +403,13 @@ test_pe_ca_cfssl_answer_parse_good(void **state)
 	assert_string_equal(a.message, "Failed to sign:  [31mred ");
 	pe_ca_cfssl_answer_cleanup(&a);
 	free(body);
+
+	/* nor do C1 controls and bytes that are not UTF-8; UTF-8 text stays */
+	body = read_data("refused-not-utf8.json", &len);
+	assert_int_equal(pe_ca_cfssl_answer_parse(body, len, "x", &a, &err), PE_OK);
+	assert_string_equal(a.message, "bad ??31m ?? caf\xc3\xa9 ??");
+	pe_ca_cfssl_answer_cleanup(&a);
+	free(body);
 }
 
 static void
