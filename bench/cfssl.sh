@@ -21,7 +21,10 @@
 # and prints the median ms of each with the ratios b/a and a/c.
 #
 # Environment: BENCH_N (20), BENCH_VERBOSE=1 (the median of each step too),
-# SOFTHSM_MODULE, TMPDIR (the tokens and the store live there).
+# SOFTHSM_MODULE, TMPDIR (the tokens and the store live there; SoftHSM
+# writes a file per object and the store commits each step with fsync, so
+# the file system under TMPDIR, and what else writes to it, sets much of
+# every figure: TMPDIR=/dev/shm shows the figures without the disk).
 # A benchmark, not a test: nothing here fails on a time.
 set -eu
 
