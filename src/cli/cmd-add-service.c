@@ -29,7 +29,8 @@ enum {
 };
 
 static const struct pe_cli_opt options[] = {
-	{ "url", required_argument, OPT_URL, "URL", "the service URL" },
+	{ "url", required_argument, OPT_URL, "URL",
+	  "the service URL (https; plain http only to a loopback host)" },
 	{ "protocol", required_argument, OPT_PROTOCOL, "NAME",
 	  "the CA protocol: cpca20 (default), cfssl" },
 	{ "register", no_argument, OPT_REGISTER, NULL,
