@@ -18,10 +18,11 @@
 # and prints the median ms per enrollment with the ratios a/b, c/d, a/d, b/d.
 # Then bench/request.sh adds a second table: whole requests through a CA
 # service (p11enroll request against the same pipeline with curl, and the
-# floor); BENCH_REQUEST=0 leaves it out. bench/batch.sh adds a third:
-# batch enrollment of BENCH_TOKENS tokens with 1 and 2 workers beside the
-# pipeline; BENCH_BATCH=0 leaves it out. bench/cmp.sh adds a fourth: requests
-# for an existing key through the openssl cmp mock server against the
+# floor); BENCH_REQUEST=0 leaves it out. bench/cfssl.sh adds a third, the
+# same through cfssl serve; BENCH_CFSSL=0 leaves it out. bench/batch.sh adds a
+# fourth: batch enrollment of BENCH_TOKENS tokens with 1 and 2 workers beside
+# the pipeline; BENCH_BATCH=0 leaves it out. bench/cmp.sh adds a fifth:
+# requests for an existing key through the openssl cmp mock server against the
 # openssl cmp pipeline; BENCH_CMP=0 leaves it out.
 #
 # Environment: BENCH_N (30), BENCH_KEY_TYPE (ec-p256 or rsa-2048),
@@ -326,13 +327,19 @@ if [ "${BENCH_REQUEST:-1}" != 0 ]; then
 	sh "$top/bench/request.sh" "$build" "$top"
 fi
 
-# the third: batch enrollment of many tokens, 1 and 2 workers, beside the pipeline
+# the third: requests through cfssl serve, end to end
+if [ "${BENCH_CFSSL:-1}" != 0 ]; then
+	echo
+	sh "$top/bench/cfssl.sh" "$build" "$top"
+fi
+
+# the fourth: batch enrollment of many tokens, 1 and 2 workers, beside the pipeline
 if [ "${BENCH_BATCH:-1}" != 0 ]; then
 	echo
 	sh "$top/bench/batch.sh" "$build" "$top"
 fi
 
-# the fourth: requests through the openssl cmp mock server (cmp connector)
+# the fifth: requests through the openssl cmp mock server (cmp connector)
 if [ "${BENCH_CMP:-1}" != 0 ]; then
 	echo
 	sh "$top/bench/cmp.sh" "$build" "$top"

@@ -305,5 +305,87 @@ enum pe_code pe_ca_cmp_answer_parse(long status, const char *content_type,
  */
 enum pe_code pe_ca_cmp_profile_der(const char *name, unsigned char **der, size_t *len,
 				   struct pe_err *err);
+/* cfssl.c: the URL of a call, the auth key, sign requests and the answers */
+
+#define PE_CA_CFSSL_KEY_MAX  256  /* bytes of an auth key */
+#define PE_CA_CFSSL_MAX_TEXT 1024 /* bytes of a CA's message kept for people */
+
+/*
+ * The URL of API call @call ("info", "sign", "authsign") of the service at
+ * @url: http(s)://HOST[:PORT][/PATH], where PATH may end in /api/v1/cfssl
+ * (no credentials, query or fragment; trailing '/' ignored). http.c decides
+ * whether plain http may be used.
+ * Returns: PE_OK and newly allocated *out (free()); PE_E_USAGE naming what is
+ * wrong with @url.
+ */
+enum pe_code pe_ca_cfssl_url(const char *url, const char *call, char **out, struct pe_err *err);
+
+/*
+ * The HMAC key in the service's password: the hex text of the key as the
+ * CFSSL configuration's auth_keys hold it. An absent or empty password is
+ * no key (*key NULL: requests go to /sign unauthenticated).
+ * Returns: PE_OK and a newly allocated *key (pe_secret_free()) or NULL;
+ * PE_E_USAGE when the password is not hex.
+ */
+enum pe_code pe_ca_cfssl_key(const struct pe_secret *password, struct pe_secret **key,
+			     struct pe_err *err);
+
+/*
+ * The body of a sign request for DER request @csr (NULL: the key check's
+ * empty CSR block) and @profile (NULL: the CA's default profile). With @key,
+ * wrapped for /authsign: {"token":base64(HMAC-SHA256(key, inner)),
+ * "request":base64(inner)}.
+ * Returns: PE_OK and newly allocated JSON text (cJSON_free()).
+ */
+enum pe_code pe_ca_cfssl_sign_body(const unsigned char *csr, size_t csr_len, const char *profile,
+				   const struct pe_secret *key, char **out, struct pe_err *err);
+
+/* An answer: {"success":bool,"result":{...},"errors":[{"code","message"}],"messages":[]} */
+struct pe_ca_cfssl_answer {
+	bool success;
+	long code;	   /* the first error's code, or 0 */
+	char *message;	   /* the first error's message for people, or NULL */
+	int more_errors;   /* how many errors follow the first */
+	char *certificate; /* result.certificate (PEM), or NULL */
+};
+
+/*
+ * Parses an answer of @len bytes (no NUL needed); @call names the call in
+ * messages. Unknown members are ignored.
+ * Returns: PE_OK and @out filled (pe_ca_cfssl_answer_cleanup()); PE_E_NET
+ * "the CA answered garbage to @call: ..." when it is not JSON, not an
+ * object, has no boolean success, or a member has the wrong type.
+ */
+enum pe_code pe_ca_cfssl_answer_parse(const char *body, size_t len, const char *call,
+				      struct pe_ca_cfssl_answer *out, struct pe_err *err);
+void pe_ca_cfssl_answer_cleanup(struct pe_ca_cfssl_answer *answer);
+
+/*
+ * What the answer to a sign request (HTTP @http_status, @body of @len bytes)
+ * means: PE_OK with the certificate (DER) in @status->cert, its serial (hex)
+ * as @status->id; PE_E_CA "the CA refused the request: MESSAGE (CFSSL error
+ * CODE)" for a refusal; PE_E_USAGE when the auth key or the profile does not
+ * fit (invalid token, authentication required, no authentication provider)
+ * or there is no such call (404, 405); PE_E_NET for a 5xx answer, garbage,
+ * a success without a certificate or with something that is not one.
+ * @status is replaced only on PE_OK.
+ */
+enum pe_code pe_ca_cfssl_sign_result(long http_status, const char *body, size_t len,
+				     struct pe_ca_status *status, struct pe_err *err);
+
+/* The answer to /info: PE_OK and the certificates of result.certificate (pe_ca_certs_free()). */
+enum pe_code pe_ca_cfssl_info_result(long http_status, const char *body, size_t len,
+				     unsigned char ***certs, size_t **lens, size_t *n,
+				     struct pe_err *err);
+
+/*
+ * The answer to the key check (a sign request with an empty CSR block):
+ * READY when CFSSL refused only the CSR (a CSR error, code 9000 to 9999, or
+ * the missing certificate_request), REFUSED with the reason in err->msg
+ * (err->code PE_OK) for anything else it refused; PE_E_NET for 5xx and
+ * garbage, PE_E_USAGE for 404 and 405.
+ */
+enum pe_code pe_ca_cfssl_probe_result(long http_status, const char *body, size_t len,
+				      enum pe_ca_login_state *state, struct pe_err *err);
 
 #endif /* PE_CA_CA_INT_H */

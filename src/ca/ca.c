@@ -19,10 +19,7 @@
 #include "ca/ca-int.h"
 
 static const struct pe_ca_ops *const connectors[] = {
-	&pe_ca_cpca20_ops,
-	&pe_ca_cmp_ops,
-	&pe_ca_est_ops,
-	&pe_ca_scep_ops,
+	&pe_ca_cpca20_ops, &pe_ca_cfssl_ops, &pe_ca_cmp_ops, &pe_ca_est_ops, &pe_ca_scep_ops,
 };
 
 const struct pe_ca_ops *
@@ -43,7 +40,7 @@ const char *
 pe_ca_protocols(void)
 {
 	/* keep in the order of connectors[] */
-	return "cpca20, cmp, est, scep";
+	return "cpca20, cfssl, cmp, est, scep";
 }
 
 void

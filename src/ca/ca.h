@@ -24,7 +24,9 @@ struct pe_http_options {
 	const char *ca_file;	 /* PEM roots for TLS; NULL: the system's */
 	bool insecure;		 /* no TLS verification: only for install-roots' first fetch,
 				   whose result is pinned by fingerprint and fetched again verified */
-	bool allow_http;	 /* plain http (loopback tests of other servers only) */
+	bool allow_http;	 /* plain http too, but to a loopback host only (test servers) */
+	bool http_any_host;	 /* with allow_http: to any host (protocols whose messages are
+				   signed and encrypted or MACed themselves: SCEP, CMP) */
 	long connect_timeout_ms; /* default 5000 */
 	long timeout_ms;	 /* whole transfer; default 30000 */
 	size_t max_body;	 /* answers larger than this are refused; default 1 MiB */
@@ -230,6 +232,7 @@ const struct pe_ca_ops *pe_ca_find(const char *protocol);
 const char *pe_ca_protocols(void);
 
 extern const struct pe_ca_ops pe_ca_cpca20_ops;
+extern const struct pe_ca_ops pe_ca_cfssl_ops;
 extern const struct pe_ca_ops pe_ca_cmp_ops;
 extern const struct pe_ca_ops pe_ca_est_ops;
 extern const struct pe_ca_ops pe_ca_scep_ops;

@@ -26,6 +26,7 @@ struct pe_http {
 	char *ca_file;
 	bool insecure;
 	bool allow_http;
+	bool http_any_host;
 	long connect_timeout_ms;
 	long timeout_ms;
 	size_t max_body;
@@ -221,6 +222,7 @@ pe_http_new(const struct pe_http_options *options, struct pe_http **out, struct 
 	if (options != NULL) {
 		http->insecure = options->insecure;
 		http->allow_http = options->allow_http;
+		http->http_any_host = options->allow_http && options->http_any_host;
 		if (options->connect_timeout_ms > 0)
 			http->connect_timeout_ms = options->connect_timeout_ms;
 		if (options->timeout_ms > 0)
@@ -302,6 +304,76 @@ scheme_ok(const struct pe_http *http, const char *url)
 	return http->allow_http && strncasecmp(url, "http://", 7) == 0;
 }
 
+/* Returns: whether @s (@len bytes) is an IPv4 address in 127.0.0.0/8, dotted decimal. */
+static bool
+ipv4_loopback(const char *s, size_t len)
+{
+	unsigned long value = 0;
+	size_t i, digits = 0;
+	int parts = 1;
+
+	if (len < 4 || strncmp(s, "127.", 4) != 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (digits == 0 || ++parts > 4)
+				return false;
+			digits = 0;
+			value = 0;
+		} else if (s[i] >= '0' && s[i] <= '9' && digits < 3) {
+			value = value * 10 + (unsigned long)(s[i] - '0');
+			digits++;
+			if (value > 255)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return parts == 4 && digits > 0;
+}
+
+/*
+ * Returns: whether the authority of http://@url names a loopback host:
+ * 127.0.0.0/8, [::1] or localhost (which curl resolves to loopback without
+ * asking DNS), with a port or none, and no user name.
+ */
+static bool
+host_loopback(const char *url)
+{
+	const char *authority = url + 7, *port;
+	size_t len = strcspn(authority, "/?#"), host_len;
+
+	/* a user name could hide the host from this check; a '\\' from curl's reading of it */
+	if (memchr(authority, '@', len) != NULL || memchr(authority, '\\', len) != NULL)
+		return false;
+	if (authority[0] == '[') {
+		port = memchr(authority, ']', len);
+		if (port == NULL)
+			return false;
+		port++;
+		if (strncmp(authority, "[::1]", 5) != 0 || port != authority + 5)
+			return false;
+		host_len = 5;
+	} else {
+		port = memchr(authority, ':', len);
+		if (port == NULL)
+			port = authority + len;
+		host_len = (size_t)(port - authority);
+		if (!ipv4_loopback(authority, host_len) &&
+		    !(host_len == 9 && strncasecmp(authority, "localhost", 9) == 0))
+			return false;
+	}
+	if (port == authority + len)
+		return true;
+	if (*port != ':' || port + 1 == authority + len)
+		return false;
+	for (port++; port < authority + len; port++) {
+		if (*port < '0' || *port > '9')
+			return false;
+	}
+	return true;
+}
+
 /* Sets the options of one request. */
 static enum pe_code
 set_request(struct pe_http *http, const char *method, const char *url, const char *login,
@@ -371,6 +443,13 @@ pe_http_request(struct pe_http *http, const char *method, const char *url, const
 	if (!scheme_ok(http, url))
 		return pe_err_set(err, PE_E_USAGE, "%s %s: only %s URLs are allowed", method, shown,
 				  http->allow_http ? "https and http" : "https");
+	/* plain http is for test servers on this machine (nobody else can read loopback),
+	   and for protocols that protect their messages themselves */
+	if (strncasecmp(url, "http://", 7) == 0 && !http->http_any_host && !host_loopback(url))
+		return pe_err_set(err, PE_E_USAGE,
+				  "%s %s: plain http is allowed only to a loopback host "
+				  "(127.0.0.0/8, [::1], localhost): use https",
+				  method, shown);
 
 	curl_easy_reset(http->curl);
 	http->errbuf[0] = '\0';

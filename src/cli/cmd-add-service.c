@@ -29,16 +29,20 @@ enum {
 };
 
 static const struct pe_cli_opt options[] = {
-	{ "url", required_argument, OPT_URL, "URL", "the service URL" },
-	{ "protocol", required_argument, OPT_PROTOCOL, "NAME", "cpca20 (default), cmp, est, scep" },
+	{ "url", required_argument, OPT_URL, "URL",
+	  "the service URL (https; plain http only to a loopback host, or for scep and cmp)" },
+	{ "protocol", required_argument, OPT_PROTOCOL, "NAME",
+	  "the CA protocol: cpca20 (default), cfssl, cmp, est, scep" },
 	{ "register", no_argument, OPT_REGISTER, NULL,
 	  "register a new user with the CA's form; the operator approves" },
 	{ "field", required_argument, OPT_FIELD, "OID=VALUE",
 	  "a registration field by OID or name; repeatable (others are asked)" },
 	{ "email", required_argument, OPT_EMAIL, "ADDR", "the e-mail of the registration" },
-	{ "login", required_argument, OPT_LOGIN, "LOGIN", "log in with a login the CA issued" },
+	{ "login", required_argument, OPT_LOGIN, "LOGIN",
+	  "log in with a login the CA issued (cfssl: the profile; optional)" },
 	{ "password-source", required_argument, OPT_PASSWORD, "SRC",
-	  "its password (scep: the challenge password): file:PATH, env:NAME or fd:N" },
+	  "its password (cfssl: the auth key, hex; scep: the challenge password): file:PATH, "
+	  "env:NAME or fd:N (else asked)" },
 	{ "ca-file", required_argument, OPT_CA_FILE, "PEM",
 	  "trust these roots for the service (else install-roots, or the system's)" },
 	{ NULL, 0, 0, NULL, NULL },
@@ -266,7 +270,7 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	if (ops == NULL)
 		return pe_cli_usage(cli, cmd, "protocol '%s' is not one of: %s", protocol,
 				    pe_ca_protocols());
-	/* a protocol without logins (scep) may go with neither */
+	/* a protocol without logins (cfssl, scep) may go with neither */
 	if (url == NULL || (do_reg && login != NULL) ||
 	    (!do_reg && login == NULL && ops->login_required))
 		return pe_cli_usage(cli, cmd,
@@ -320,6 +324,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 	if (rc == PE_OK && login != NULL && svc.status == PE_SERVICE_NOT_AUTHENTICATED)
 		rc = pe_err_set(&err, PE_E_PIN, "service '%s' refuses the login '%s': %s", name,
 				login, svc.status_detail ? svc.status_detail : "");
+	else if (rc == PE_OK && !do_reg && svc.status == PE_SERVICE_NOT_AUTHENTICATED)
+		rc = pe_err_set(&err, PE_E_PIN, "service '%s' refuses the credentials: %s", name,
+				svc.status_detail ? svc.status_detail : "");
 	if (rc != PE_OK)
 		goto out;
 	pe_out_text(cli->out, "service '%s' added: %s", name, pe_service_status_name(svc.status));

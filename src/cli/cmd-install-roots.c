@@ -25,7 +25,8 @@ static const struct pe_cli_opt options[] = {
 	{ "service", required_argument, OPT_SERVICE, "NAME", "the service the roots are for" },
 	{ "url", required_argument, OPT_URL, "URL",
 	  "the service URL, for a service not added yet" },
-	{ "protocol", required_argument, OPT_PROTOCOL, "NAME", "with --url: cpca20 (default)" },
+	{ "protocol", required_argument, OPT_PROTOCOL, "NAME",
+	  "with --url: the service's protocol (default cpca20)" },
 	{ "accept-fingerprint", required_argument, OPT_ACCEPT, "SHA256",
 	  "trust the chain if it holds this certificate (hex, ':' allowed)" },
 	{ "file", required_argument, OPT_FILE, "PEM",
@@ -131,8 +132,9 @@ exec(struct pe_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	memset(&options_http, 0, sizeof(options_http));
-	options_http.insecure = true; /* pinned by the fingerprint below */
-	options_http.allow_http = ops->plain_http;
+	options_http.insecure = true;		      /* pinned by the fingerprint below */
+	options_http.allow_http = true;		      /* to a loopback host only (http.c), */
+	options_http.http_any_host = ops->plain_http; /* unless messages protect themselves */
 	options_http.timeout_ms = 15000;
 	memset(&conn, 0, sizeof(conn));
 	conn.url = url;

@@ -871,7 +871,7 @@ static enum pe_code
 service_ready(struct run *run, struct pe_err *err)
 {
 	enum pe_ca_login_state state = PE_CA_LOGIN_REFUSED;
-	char why[sizeof(err->msg)];
+	struct pe_err why;
 	enum pe_code rc;
 
 	pe_err_clear(err);
@@ -881,10 +881,14 @@ service_ready(struct run *run, struct pe_err *err)
 				  "service '%s' has no login: run add-service "
 				  "with --register or --login",
 				  run->svc->name);
-	if (rc == PE_OK)
-		rc = run->conn.ops->login_status(&run->conn.conn, &state, err);
 	if (rc != PE_OK)
 		return rc;
+	pe_err_clear(&why);
+	rc = run->conn.ops->login_status(&run->conn.conn, &state, &why);
+	if (rc != PE_OK) {
+		*err = why;
+		return rc;
+	}
 	switch (state) {
 	case PE_CA_LOGIN_READY:
 		return PE_OK;
@@ -899,10 +903,12 @@ service_ready(struct run *run, struct pe_err *err)
 	case PE_CA_LOGIN_REFUSED:
 		break;
 	}
-	/* the connector may have said why */
-	snprintf(why, sizeof(why), "%s", err->msg);
+	/* the connector's reason, where it gave one; a protocol may have no login */
+	if (run->svc->login == NULL)
+		return pe_err_set(err, PE_E_USAGE, "service '%s' refuses the credentials%s%s",
+				  run->svc->name, why.msg[0] != '\0' ? ": " : "", why.msg);
 	return pe_err_set(err, PE_E_USAGE, "service '%s' refuses the login '%s'%s%s",
-			  run->svc->name, run->svc->login, why[0] ? ": " : "", why);
+			  run->svc->name, run->svc->login, why.msg[0] != '\0' ? ": " : "", why.msg);
 }
 
 static enum pe_code

@@ -34,7 +34,8 @@ pe_enroll_conn_open(struct pe_store *store, const struct pe_service *svc, long t
 		return rc;
 	}
 	options.ca_file = c->roots_file ? c->roots_file : svc->ca_file;
-	options.allow_http = c->ops->plain_http;
+	options.allow_http = true;		    /* http.c refuses it but for a loopback host, */
+	options.http_any_host = c->ops->plain_http; /* unless messages protect themselves */
 	if (timeout_ms > 0) {
 		options.timeout_ms = timeout_ms;
 		options.connect_timeout_ms =
