@@ -147,6 +147,36 @@ pe_p11_key_attrs(struct pe_p11_key *key, struct pe_p11_key_attrs *attrs, struct 
 	return PE_OK;
 }
 
+/*
+ * The one public key labelled like @key with no CKA_ID (empty): the public
+ * half when generation was cut short before it got the private key's id.
+ * Returns: PE_OK, *pub unchanged when there is not exactly one.
+ */
+static enum pe_code
+public_without_id(struct pe_p11_key *key, CK_OBJECT_HANDLE *pub, struct pe_err *err)
+{
+	CK_OBJECT_CLASS klass = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE find[2] = {
+		{ CKA_CLASS, &klass, sizeof(klass) },
+		{ CKA_LABEL, key->label, strlen(key->label) },
+	};
+	CK_OBJECT_HANDLE found[2];
+	CK_ULONG count = 0, len = 0;
+	unsigned char *id = NULL;
+	enum pe_code rc;
+
+	rc = pe_p11_objects_find(key->tok, find, 2, found, 2, &count, err);
+	if (rc != PE_OK || count != 1)
+		return rc;
+	rc = pe_p11_attr_get(key->tok, found[0], CKA_ID, &id, &len, err);
+	free(id);
+	if (rc == PE_E_NOTFOUND || (rc == PE_OK && len == 0)) {
+		*pub = found[0];
+		rc = PE_OK;
+	}
+	return rc;
+}
+
 /* Reads label, id and key type of key->priv, and finds its public half if key->pub is unset. */
 static enum pe_code
 key_load(struct pe_p11_key *key, struct pe_err *err)
@@ -210,6 +240,12 @@ key_load(struct pe_p11_key *key, struct pe_err *err)
 			return rc;
 		if (count == 1)
 			key->pub = pub[0];
+	}
+	/* a generation cut short between giving the private and the public key their CKA_ID */
+	if (key->pub == CK_INVALID_HANDLE && count == 0 && key->id_len > 0 && key->label != NULL) {
+		rc = public_without_id(key, &key->pub, err);
+		if (rc != PE_OK)
+			return rc;
 	}
 
 	rc = pe_p11_key_public_der(key, &der, &der_len, err);

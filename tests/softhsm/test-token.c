@@ -509,6 +509,33 @@ test_keygen_after_interrupted_generation(void **state)
 	pe_p11_token_free(tok);
 }
 
+/* Cut short between the two CKA_IDs: an EC key is still found, with its public key. */
+static void
+test_keygen_cut_short_before_public_id(void **state)
+{
+	struct pe_p11_token *tok = open_login("pkcs11:token=alpha");
+	CK_ATTRIBUTE no_id = { CKA_ID, NULL, 0 };
+	struct pe_p11_key *key, *again = NULL;
+	unsigned char *spki = NULL, *spki2 = NULL;
+	size_t spki_len = 0, spki2_len = 0;
+	CK_OBJECT_HANDLE pub;
+	struct pe_err err;
+
+	key = generate(tok, PE_KEY_EC_P256, "half-id");
+	assert_int_equal(pe_p11_key_public_der(key, &spki, &spki_len, &err), PE_OK);
+	count_labelled(tok, CKO_PUBLIC_KEY, "half-id", &pub);
+	assert_int_equal(real->C_SetAttributeValue(tok->session, pub, &no_id, 1), CKR_OK);
+	assert_int_equal(pe_p11_key_open_label(tok, "half-id", &again, &err), PE_OK);
+	assert_int_equal(pe_p11_key_public_der(again, &spki2, &spki2_len, &err), PE_OK);
+	assert_int_equal(spki_len, spki2_len);
+	assert_memory_equal(spki, spki2, spki_len);
+	free(spki);
+	free(spki2);
+	pe_p11_key_free(again);
+	pe_p11_key_free(key);
+	pe_p11_token_free(tok);
+}
+
 /* Creates a certificate object labelled @label (its content is not looked at). */
 static void
 create_cert_object(struct pe_p11_token *tok, const char *label)
@@ -836,6 +863,7 @@ main(void)
 		cmocka_unit_test_setup(test_keygen_unsupported_type_lists_what_it_can, test_setup),
 		cmocka_unit_test_setup(test_keygen_after_interrupted_generation, test_setup),
 		cmocka_unit_test_setup(test_keygen_orphan_removal_keeps_keys_and_certs, test_setup),
+		cmocka_unit_test_setup(test_keygen_cut_short_before_public_id, test_setup),
 		cmocka_unit_test_setup(test_enroll_ec_p256, test_setup),
 		cmocka_unit_test_setup(test_enroll_ec_p384, test_setup),
 		cmocka_unit_test_setup(test_enroll_rsa_2048, test_setup),
