@@ -74,7 +74,9 @@ struct pe_container_ops {
 	 * pe_container_key_type_check(). */
 	unsigned (*key_types)(struct pe_container *c);
 	/* Makes a key labelled @label (a software container named @label: one that exists
-	 * is never overwritten, the new password is asked twice). */
+	 * is never overwritten, the new password is asked twice). @label is a request's own:
+	 * a token first removes the public key an interrupted generation for @label left
+	 * without its private key (pe_p11_key_orphans_remove()). */
 	enum pe_code (*generate)(struct pe_container *c, enum pe_key_type type, const char *label,
 				 struct pe_key_ref *ref, struct pe_err *err);
 	/* Finds the key labelled @label: PE_OK, or PE_E_NOTFOUND. A software container is
@@ -116,6 +118,14 @@ struct pe_container_ops {
 	 * (then *oom is set).
 	 */
 	char *(*record)(struct pe_container *c, int64_t request_id, const char *label, bool *oom);
+	/*
+	 * Whether any object on the carrier carries @label, not only a key (on a token:
+	 * a public key or a certificate too). A new request's label is free of them all,
+	 * so that what carries it later is the request's own. NULL: find() tells.
+	 * Returns: PE_OK and *used.
+	 */
+	enum pe_code (*label_used)(struct pe_container *c, const char *label, bool *used,
+				   struct pe_err *err);
 	/* Lists the carrier's containers that @env reaches, with their certificates, without
 	 * asking for a password or PIN (disk: the directory in env->container or env->dir;
 	 * token: the certificates every present token shows without a login, one entry

@@ -354,6 +354,18 @@ disk_public_key(struct pe_container *c, unsigned char **spki, size_t *len, struc
 	return PE_OK;
 }
 
+/* The key is opened with the container password here, as for public_key. */
+static enum pe_code
+disk_decrypt(struct pe_container *c, const unsigned char *in, size_t len, unsigned char **out,
+	     size_t *out_len, struct pe_err *err)
+{
+	enum pe_code rc = key_load(c, err);
+
+	if (rc != PE_OK)
+		return rc;
+	return pe_soft_decrypt(&c->key, in, len, out, out_len, err);
+}
+
 static struct pe_csr_signer
 disk_signer(struct pe_container *c, const unsigned char *spki, size_t len)
 {
@@ -592,6 +604,7 @@ const struct pe_container_ops pe_container_disk_ops = {
 	.install = disk_install,
 	.serial = disk_serial,
 	.model = disk_model,
+	.decrypt = disk_decrypt,
 	.record = disk_record,
 	.list = disk_list,
 };

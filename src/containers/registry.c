@@ -366,6 +366,18 @@ registry_public_key(struct pe_container *c, unsigned char **spki, size_t *len, s
 	return PE_OK;
 }
 
+/* The key is opened with the container password here, as for public_key. */
+static enum pe_code
+registry_decrypt(struct pe_container *c, const unsigned char *in, size_t len, unsigned char **out,
+		 size_t *out_len, struct pe_err *err)
+{
+	enum pe_code rc = key_load(c, err);
+
+	if (rc != PE_OK)
+		return rc;
+	return pe_soft_decrypt(&c->key, in, len, out, out_len, err);
+}
+
 static struct pe_csr_signer
 registry_signer(struct pe_container *c, const unsigned char *spki, size_t len)
 {
@@ -578,6 +590,7 @@ const struct pe_container_ops pe_container_registry_ops = {
 	.install = registry_install,
 	.serial = registry_serial,
 	.model = registry_model,
+	.decrypt = registry_decrypt,
 	.record = registry_record,
 	.list = registry_list,
 };

@@ -40,6 +40,15 @@ enum pe_code pe_soft_generate(enum pe_key_type type, EVP_PKEY **out, struct pe_e
 struct pe_csr_signer pe_soft_signer(struct pe_soft_key *key);
 
 /*
+ * RSA PKCS#1 v1.5 decryption of @in with @key (how a SCEP answer's
+ * content-encryption key is recovered). Returns: PE_OK and the plaintext in a
+ * newly allocated *out (zeroise it before free(): it is a key); PE_E_USAGE
+ * for a key that is not RSA; PE_E_CRYPTO for a message not encrypted to it.
+ */
+enum pe_code pe_soft_decrypt(struct pe_soft_key *key, const unsigned char *in, size_t len,
+			     unsigned char **out, size_t *out_len, struct pe_err *err);
+
+/*
  * The password of container @name: env->password, else env->password_source,
  * else a no-echo prompt (asked twice and compared when @new_container). A new
  * container's password passes pe_container_password_check().

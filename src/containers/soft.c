@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "soft-int.h"
@@ -289,6 +290,47 @@ pe_soft_signer(struct pe_soft_key *key)
 	struct pe_csr_signer signer = { key->spki, key->spki_len, soft_sign, key };
 
 	return signer;
+}
+
+enum pe_code
+pe_soft_decrypt(struct pe_soft_key *key, const unsigned char *in, size_t len, unsigned char **out,
+		size_t *out_len, struct pe_err *err)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	size_t n = 0;
+	enum pe_code rc = PE_OK;
+
+	pe_return_val_if_fail(key->pkey != NULL, PE_E_FAIL);
+	if (EVP_PKEY_get_base_id(key->pkey) != EVP_PKEY_RSA)
+		return pe_err_set(err, PE_E_USAGE,
+				  "the container's key is %s, not RSA: it cannot decrypt",
+				  pe_key_type_name(pe_soft_key_type(key->pkey)));
+	ERR_clear_error();
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+	if (ctx == NULL || EVP_PKEY_decrypt_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_decrypt(ctx, NULL, &n, in, len) != 1) {
+		rc = ossl_fail(err, PE_E_CRYPTO, "decrypting with the container's key");
+		goto out;
+	}
+	buf = malloc(n ? n : 1);
+	if (buf == NULL) {
+		rc = pe_err_set(err, PE_E_FAIL, "out of memory");
+		goto out;
+	}
+	if (EVP_PKEY_decrypt(ctx, buf, &n, in, len) != 1) {
+		/* a message not encrypted to this key: its padding does not check */
+		rc = ossl_fail(err, PE_E_CRYPTO, "decrypting with the container's key");
+		OPENSSL_cleanse(buf, n);
+		free(buf);
+		goto out;
+	}
+	*out = buf;
+	*out_len = n;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
 }
 
 enum pe_code

@@ -179,6 +179,7 @@ token_generate(struct pe_container *c, enum pe_key_type type, const char *label,
 	       struct pe_key_ref *ref, struct pe_err *err)
 {
 	struct pe_p11_keygen gen = { type, label, NULL, 0, c->profile->id_scheme };
+	size_t removed = 0;
 	enum pe_code rc;
 
 	rc = pe_token_profile_label_check(c->profile, label, err);
@@ -186,10 +187,26 @@ token_generate(struct pe_container *c, enum pe_key_type type, const char *label,
 		return rc;
 	pe_p11_key_free(c->key);
 	c->key = NULL;
+	/* a generation for this label that was cut short left a public key alone */
+	rc = pe_p11_key_orphans_remove(c->tok, label, &removed, err);
+	if (rc != PE_OK)
+		return rc;
 	rc = pe_p11_key_generate(c->tok, &gen, &c->key, err);
 	if (rc != PE_OK)
 		return rc;
 	return key_ref_fill(c, ref, err);
+}
+
+static enum pe_code
+token_label_used(struct pe_container *c, const char *label, bool *used, struct pe_err *err)
+{
+	size_t count = 0;
+	enum pe_code rc;
+
+	rc = pe_p11_label_count(c->tok, label, &count, err);
+	if (rc == PE_OK)
+		*used = count > 0;
+	return rc;
 }
 
 static enum pe_code
@@ -363,5 +380,6 @@ const struct pe_container_ops pe_container_token_ops = {
 	.decrypt = token_decrypt,
 	.find_uri = token_find_uri,
 	.record = token_record,
+	.label_used = token_label_used,
 	.list = token_list,
 };

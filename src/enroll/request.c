@@ -936,17 +936,20 @@ template_offered(struct run *run, const char *oid, struct pe_err *err)
 	return rc;
 }
 
-/* Returns: true when the carrier already holds a key labelled @label. */
+/* Returns: true when the carrier already holds a key (or any object) labelled @label. */
 static bool
 label_taken(struct run *run, const char *label)
 {
 	struct pe_key_ref ref;
 	struct pe_err none;
-	bool taken;
+	bool taken, used = false;
 
 	memset(&ref, 0, sizeof(ref));
 	taken = run->carrier->find(run->container, label, &ref, &none) != PE_E_NOTFOUND;
 	pe_key_ref_cleanup(&ref);
+	if (!taken && run->carrier->label_used != NULL)
+		taken = run->carrier->label_used(run->container, label, &used, &none) != PE_OK ||
+			used;
 	return taken;
 }
 
@@ -955,6 +958,7 @@ static enum pe_code
 label_unused(struct run *run, const char *carrier, const char *label, struct pe_err *err)
 {
 	struct pe_key_ref ref;
+	bool used = false;
 	enum pe_code rc;
 
 	memset(&ref, 0, sizeof(ref));
@@ -963,6 +967,16 @@ label_unused(struct run *run, const char *carrier, const char *label, struct pe_
 	if (rc == PE_OK)
 		return pe_err_set(err, PE_E_USAGE, "the %s already has a key labelled '%s'",
 				  carrier, label);
+	if (rc != PE_E_NOTFOUND)
+		return rc;
+	/* the request's key alone will carry its label: a later generation counts on it */
+	if (run->carrier->label_used != NULL) {
+		rc = run->carrier->label_used(run->container, label, &used, err);
+		if (rc == PE_OK && used)
+			rc = pe_err_set(err, PE_E_USAGE,
+					"the %s already has an object labelled '%s'", carrier,
+					label);
+	}
 	return rc == PE_E_NOTFOUND ? PE_OK : rc;
 }
 

@@ -147,6 +147,36 @@ pe_p11_key_attrs(struct pe_p11_key *key, struct pe_p11_key_attrs *attrs, struct 
 	return PE_OK;
 }
 
+/*
+ * The one public key labelled like @key with no CKA_ID (empty): the public
+ * half when generation was cut short before it got the private key's id.
+ * Returns: PE_OK, *pub unchanged when there is not exactly one.
+ */
+static enum pe_code
+public_without_id(struct pe_p11_key *key, CK_OBJECT_HANDLE *pub, struct pe_err *err)
+{
+	CK_OBJECT_CLASS klass = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE find[2] = {
+		{ CKA_CLASS, &klass, sizeof(klass) },
+		{ CKA_LABEL, key->label, strlen(key->label) },
+	};
+	CK_OBJECT_HANDLE found[2];
+	CK_ULONG count = 0, len = 0;
+	unsigned char *id = NULL;
+	enum pe_code rc;
+
+	rc = pe_p11_objects_find(key->tok, find, 2, found, 2, &count, err);
+	if (rc != PE_OK || count != 1)
+		return rc;
+	rc = pe_p11_attr_get(key->tok, found[0], CKA_ID, &id, &len, err);
+	free(id);
+	if (rc == PE_E_NOTFOUND || (rc == PE_OK && len == 0)) {
+		*pub = found[0];
+		rc = PE_OK;
+	}
+	return rc;
+}
+
 /* Reads label, id and key type of key->priv, and finds its public half if key->pub is unset. */
 static enum pe_code
 key_load(struct pe_p11_key *key, struct pe_err *err)
@@ -210,6 +240,12 @@ key_load(struct pe_p11_key *key, struct pe_err *err)
 			return rc;
 		if (count == 1)
 			key->pub = pub[0];
+	}
+	/* a generation cut short between giving the private and the public key their CKA_ID */
+	if (key->pub == CK_INVALID_HANDLE && count == 0 && key->id_len > 0 && key->label != NULL) {
+		rc = public_without_id(key, &key->pub, err);
+		if (rc != PE_OK)
+			return rc;
 	}
 
 	rc = pe_p11_key_public_der(key, &der, &der_len, err);
@@ -304,6 +340,178 @@ pe_p11_key_open_label(struct pe_p11_token *tok, const char *label, struct pe_p11
 	tmpl[1].pValue = (void *)label;
 	tmpl[1].ulValueLen = strlen(label);
 	return key_find(tok, tmpl, 2, label, out, err);
+}
+
+/* What an object is, for messages. */
+static const char *
+class_name(CK_OBJECT_CLASS klass)
+{
+	switch (klass) {
+	case CKO_PRIVATE_KEY:
+		return "private key";
+	case CKO_PUBLIC_KEY:
+		return "public key";
+	case CKO_CERTIFICATE:
+		return "certificate";
+	case CKO_SECRET_KEY:
+		return "secret key";
+	case CKO_DATA:
+		return "data object";
+	default:
+		return "object";
+	}
+}
+
+/* The most objects sharing a new key's label that are looked at. */
+#define LABELLED_MAX 8
+
+/*
+ * Whether the public key @pub, labelled @label where no private key is, still
+ * has a partner on the token: a private key or a certificate with its CKA_ID
+ * (a non-empty one), or a private key with its modulus (RSA: that finds a
+ * private key that lost its label and id too). Returns: PE_OK when it has
+ * none; PE_E_USAGE naming what holds on to it; PE_E_P11.
+ */
+static enum pe_code
+orphan_check(struct pe_p11_token *tok, CK_OBJECT_HANDLE pub, const char *label, struct pe_err *err)
+{
+	CK_OBJECT_CLASS priv_class = CKO_PRIVATE_KEY, cert_class = CKO_CERTIFICATE;
+	CK_ATTRIBUTE find[2];
+	CK_OBJECT_HANDLE found[1];
+	unsigned char *id = NULL, *modulus = NULL;
+	CK_ULONG id_len = 0, modulus_len = 0, n_priv = 0, n_cert = 0;
+	char *id_hex = NULL;
+	enum pe_code rc;
+
+	rc = pe_p11_attr_get(tok, pub, CKA_ID, &id, &id_len, err);
+	if (rc == PE_E_NOTFOUND) {
+		rc = PE_OK;
+		id_len = 0;
+	}
+	if (rc == PE_OK && id_len > 0) {
+		find[0].type = CKA_CLASS;
+		find[0].pValue = &priv_class;
+		find[0].ulValueLen = sizeof(priv_class);
+		find[1].type = CKA_ID;
+		find[1].pValue = id;
+		find[1].ulValueLen = id_len;
+		rc = pe_p11_objects_find(tok, find, 2, found, 1, &n_priv, err);
+		if (rc == PE_OK) {
+			find[0].pValue = &cert_class;
+			rc = pe_p11_objects_find(tok, find, 2, found, 1, &n_cert, err);
+		}
+		if (rc == PE_OK && (n_priv > 0 || n_cert > 0)) {
+			id_hex = pe_hex_encode(id, id_len);
+			rc = pe_err_set(
+				err, PE_E_USAGE,
+				"token %s already has an object labelled '%s': a public key "
+				"whose CKA_ID %s is also a %s's",
+				tok->name, label, id_hex ? id_hex : "",
+				n_priv > 0 ? "private key" : "certificate");
+		}
+	}
+	if (rc == PE_OK) {
+		rc = pe_p11_attr_get(tok, pub, CKA_MODULUS, &modulus, &modulus_len, err);
+		if (rc == PE_E_NOTFOUND) {
+			rc = PE_OK;
+			modulus_len = 0;
+		}
+	}
+	if (rc == PE_OK && modulus_len > 0) {
+		find[0].type = CKA_CLASS;
+		find[0].pValue = &priv_class;
+		find[0].ulValueLen = sizeof(priv_class);
+		find[1].type = CKA_MODULUS;
+		find[1].pValue = modulus;
+		find[1].ulValueLen = modulus_len;
+		rc = pe_p11_objects_find(tok, find, 2, found, 1, &n_priv, err);
+		if (rc == PE_OK && n_priv > 0)
+			rc = pe_err_set(
+				err, PE_E_USAGE,
+				"token %s already has an object labelled '%s': a public key "
+				"whose private key is on the token under another label or "
+				"none (the same RSA modulus)",
+				tok->name, label);
+	}
+	free(id_hex);
+	free(id);
+	free(modulus);
+	return rc;
+}
+
+enum pe_code
+pe_p11_key_orphans_remove(struct pe_p11_token *tok, const char *label, size_t *removed,
+			  struct pe_err *err)
+{
+	CK_ATTRIBUTE find = { CKA_LABEL, (void *)label, strlen(label) };
+	CK_OBJECT_HANDLE found[LABELLED_MAX];
+	CK_OBJECT_CLASS klass;
+	CK_ATTRIBUTE get = { CKA_CLASS, &klass, sizeof(klass) };
+	CK_ULONG count = 0, i, id_len;
+	unsigned char *id;
+	char *id_hex;
+	struct pe_err skip;
+	enum pe_code rc;
+	CK_RV rv;
+
+	*removed = 0;
+	rc = pe_p11_objects_find(tok, &find, 1, found, LABELLED_MAX, &count, err);
+	if (rc != PE_OK)
+		return rc;
+	if (count > LABELLED_MAX)
+		return pe_err_set(err, PE_E_USAGE, "token %s already has %lu objects labelled '%s'",
+				  tok->name, (unsigned long)count, label);
+	/* everything is looked at before anything is removed */
+	for (i = 0; i < count; i++) {
+		get.ulValueLen = sizeof(klass);
+		rv = tok->mod->fn->C_GetAttributeValue(tok->session, found[i], &get, 1);
+		if (rv != CKR_OK)
+			return pe_p11_err(err, "C_GetAttributeValue(CKA_CLASS)", rv);
+		if (klass != CKO_PUBLIC_KEY)
+			return pe_err_set(err, PE_E_USAGE,
+					  "token %s already has an object labelled '%s' (a %s)",
+					  tok->name, label, class_name(klass));
+	}
+	for (i = 0; i < count; i++) {
+		rc = orphan_check(tok, found[i], label, err);
+		if (rc != PE_OK)
+			return rc;
+	}
+	for (i = 0; i < count; i++) {
+		id = NULL;
+		id_len = 0;
+		id_hex = NULL;
+		if (pe_p11_attr_get(tok, found[i], CKA_ID, &id, &id_len, &skip) == PE_OK &&
+		    id_len > 0)
+			id_hex = pe_hex_encode(id, id_len);
+		free(id);
+		rv = tok->mod->fn->C_DestroyObject(tok->session, found[i]);
+		if (rv != CKR_OK) {
+			free(id_hex);
+			rc = pe_p11_err(err, "C_DestroyObject", rv);
+			pe_err_prefix(err, "token %s: removing the public key labelled '%s'",
+				      tok->name, label);
+			return rc;
+		}
+		pe_msg_info("token %s: removed the public key labelled '%s' (CKA_ID %s) that an "
+			    "interrupted key generation left without its private key",
+			    tok->name, label, id_hex != NULL ? id_hex : "none");
+		free(id_hex);
+		(*removed)++;
+	}
+	return PE_OK;
+}
+
+enum pe_code
+pe_p11_label_count(struct pe_p11_token *tok, const char *label, size_t *count, struct pe_err *err)
+{
+	CK_ULONG n = 0;
+	enum pe_code rc;
+
+	rc = count_objects(tok, CKA_LABEL, label, strlen(label), &n, err);
+	if (rc == PE_OK)
+		*count = n;
+	return rc;
 }
 
 static enum pe_code

@@ -214,6 +214,31 @@ enum pe_code pe_p11_key_generate(struct pe_p11_token *tok, const struct pe_p11_k
 				 struct pe_p11_key **out, struct pe_err *err);
 
 /*
+ * Clears the way for a key labelled @label whose earlier generation was
+ * interrupted (the process killed, the token pulled inside
+ * C_GenerateKeyPair): removes the public keys labelled @label that have no
+ * private key, and logs each one. Only for a label that is the caller's own
+ * (a request's, checked unused when the request was made). Nothing is
+ * removed when anything else carries the label (a private key, a
+ * certificate, any other object), nor when one of the public keys still has
+ * a partner: a private key or certificate with its CKA_ID, or a private key
+ * with its RSA modulus (one that lost its label). A private key or a
+ * certificate is never removed. A private key that an interrupted generation
+ * left without label or id (not seen with SoftHSM, which writes the label
+ * with the object) cannot be told from another key: an EC one stays as
+ * garbage on the token; an RSA one is found by its modulus and blocks the
+ * removal.
+ * Returns: PE_OK and *removed (0 when nothing carries the label); PE_E_USAGE
+ * naming what is in the way (nothing removed); PE_E_P11.
+ */
+enum pe_code pe_p11_key_orphans_remove(struct pe_p11_token *tok, const char *label, size_t *removed,
+				       struct pe_err *err);
+
+/* Counts the objects of any class labelled @label that the session sees. */
+enum pe_code pe_p11_label_count(struct pe_p11_token *tok, const char *label, size_t *count,
+				struct pe_err *err);
+
+/*
  * Finds the one private key that @uri names (object=, id=, type=private) on
  * @tok, which is logged in, with its public half where the token has one.
  * Returns: PE_OK and a newly allocated *out; PE_E_NOTFOUND; PE_E_USAGE when the

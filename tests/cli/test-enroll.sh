@@ -6,8 +6,8 @@
 # wrong credentials, request on the token (pending, then issued and installed
 # next to the key), a rejection with its reason, invalid subject fields
 # refused before any key is made, the CA going away during a refresh and
-# coming back, the process killed after key generation, after submission and
-# after download, and a certificate for another key refused.
+# coming back, the process killed inside and after key generation, after
+# submission and after download, and a certificate for another key refused.
 set -eu
 . "$TEST_LIB/common.sh"
 need sqlite3
@@ -161,6 +161,20 @@ kill_at()
 	expect_json 0 list-requests
 	json '[.requests[] | select(.key_label == "'"$2"'")][0].id'
 }
+# killed inside key generation: the token kept the public key, never the private one
+# (SoftHSM writes them in turn); the next refresh removes the lone public key and makes the key
+id=$(kill_at key-ready killed-gen)
+p11tool alpha --delete-object --type privkey --label killed-gen
+sqlite3 "$P11ENROLL_HOME/p11enroll.db" "UPDATE requests SET state = 'new', resume_state = 'new',
+	key_id = NULL, key_uri = NULL WHERE id = $id"
+[ "$(object_block alpha pubkey killed-gen | grep -c 'Object;')" -eq 1 ] || fail "no lone public key"
+expect_json 0 refresh "$id" --pin-source env:USER_PIN
+expect_err "removed the public key labelled 'killed-gen'"
+[ "$(object_count_label killed-gen)" -eq 1 ] || fail "no key after an interrupted generation"
+[ "$(object_block alpha pubkey killed-gen | grep -c 'Object;')" -eq 1 ] ||
+	fail "not one public key after an interrupted generation"
+# and the request goes on to the CA
+expect_rc 5 --json show-request "$id"
 cas_before=$(ca --json list-requests | jq '.requests | length')
 id=$(kill_at key-ready killed-key)
 [ "$(object_count_label killed-key)" -eq 1 ] || fail "killed after key-ready: not one key"
@@ -226,6 +240,14 @@ expect_json 2 request --service main --owner-type individual --token pkcs11:toke
 	--pin-source env:USER_PIN --label first
 expect_err "already has a key labelled 'first'"
 [ "$(privkeys)" -eq "$keys_before" ] || fail "a refused label made a key"
+# a label that any object carries is not the request's own (a lone public key here)
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/lonely.pem" 2>/dev/null
+openssl pkey -in "$work/lonely.pem" -pubout -outform DER -out "$work/lonely.der"
+p11tool alpha --write-object "$work/lonely.der" --type pubkey --label lonely >/dev/null
+expect_json 2 request --service main --owner-type individual --token pkcs11:token=alpha \
+	--pin-source env:USER_PIN --label lonely
+expect_err "already has an object labelled 'lonely'"
+[ "$(object_block alpha pubkey lonely | grep -c 'Object;')" -eq 1 ] || fail "the public key is gone"
 expect_json 0 list-requests
 next=$(($(json '[.requests[].id | tonumber] | max') + 1))
 expect_json 0 generate-key --token pkcs11:token=alpha --label "p11enroll-$next" \

@@ -5,7 +5,7 @@
 # namespace (it binds only the wildcard address) and reached with nsenter:
 # install-roots by GetCACert; a request for an RSA key on the token, signed
 # and decrypted by the token, issued and installed next to the key, chaining
-# to the SCEP CA; a wrong challenge password and a request the CA's verifier
+# to the SCEP CA; the same with a registry container's software key; a wrong challenge password and a request the CA's verifier
 # refuses, rejected with the reason; an EC key refused before anything is
 # sent; the CA unreachable, then back. scepserver never answers PENDING:
 # that path is covered by tests/unit/test-scep.c.
@@ -130,6 +130,20 @@ challenge_hex=$(printf %s "$CHALLENGE" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
 ! grep -q "$challenge_hex" "$work/csr.hex" || fail "the stored request holds the challenge"
 expect_json 0 list-certs
 [ "$(json '.certificates | length')" -eq 1 ] || fail "list-certs does not show one certificate"
+
+# 3b. a registry container: its software key signs the request and decrypts the answer
+PASSWORD=correct-horse-1
+export PASSWORD
+expect_json 0 request --service scep --owner-type individual --carrier registry \
+	--password-source env:PASSWORD --key-type rsa-2048 --label screg --field "CN=Sidorov Ivan" \
+	--field SN=Sidorov --field GN=Ivan --field C=RU --field SNILS=11223344595 \
+	--field INN=500100732259
+[ "$(json .request.status)" = installed ] || fail "a SCEP registry request is $(json .request.status)"
+reg=$P11ENROLL_HOME/containers/screg
+openssl verify -CAfile "$SCEP_ROOT" "$reg/cert.pem" >/dev/null || fail "registry: does not chain"
+openssl x509 -in "$reg/cert.pem" -pubkey -noout >"$work/screg.cert.pub"
+openssl pkey -in "$reg/key.pem" -passin env:PASSWORD -pubout >"$work/screg.pub"
+cmp -s "$work/screg.pub" "$work/screg.cert.pub" || fail "registry: the certificate is for another key"
 
 # 4. a wrong challenge password: rejected, the CA's reason shown
 want_rc=8 scep_request wrongkey "Petrov Petr" wrong

@@ -34,6 +34,8 @@ static int login_calls;
 static bool login_pin_was_null;
 static CK_RV login_rv = CKR_OK;
 static CK_MECHANISM_TYPE dropped_mech = CK_UNAVAILABLE_INFORMATION;
+/* C_GenerateKeyPair cut short: the process dies once the token wrote the public key */
+static enum { KEYGEN_OK, KEYGEN_PUBLIC_ONLY, KEYGEN_PRIVATE_UNLABELLED } keygen_fault;
 
 static CK_RV
 fake_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
@@ -75,6 +77,31 @@ fake_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE *list, CK_ULONG *coun
 	return rv;
 }
 
+/*
+ * The real generation, then what a kill inside C_GenerateKeyPair leaves: the
+ * public key alone (the private key is removed again), or a private key that
+ * lost its label; the caller never hears of either.
+ */
+static CK_RV
+fake_generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM *mech, CK_ATTRIBUTE *pub_tmpl,
+		       CK_ULONG n_pub, CK_ATTRIBUTE *priv_tmpl, CK_ULONG n_priv,
+		       CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+	CK_ATTRIBUTE no_label = { CKA_LABEL, "", 0 };
+	CK_RV rv;
+
+	rv = real->C_GenerateKeyPair(session, mech, pub_tmpl, n_pub, priv_tmpl, n_priv, pub, priv);
+	if (rv != CKR_OK || keygen_fault == KEYGEN_OK)
+		return rv;
+	if (keygen_fault == KEYGEN_PUBLIC_ONLY)
+		assert_int_equal(real->C_DestroyObject(session, *priv), CKR_OK);
+	else
+		assert_int_equal(real->C_SetAttributeValue(session, *priv, &no_label, 1), CKR_OK);
+	*pub = CK_INVALID_HANDLE;
+	*priv = CK_INVALID_HANDLE;
+	return CKR_DEVICE_REMOVED;
+}
+
 static void
 faults_clear(void)
 {
@@ -82,6 +109,8 @@ faults_clear(void)
 	faulty.C_GetTokenInfo = fake_get_token_info;
 	faulty.C_Login = fake_login;
 	faulty.C_GetMechanismList = fake_get_mechanism_list;
+	faulty.C_GenerateKeyPair = fake_generate_key_pair;
+	keygen_fault = KEYGEN_OK;
 	extra_token_flags = 0;
 	login_calls = 0;
 	login_pin_was_null = false;
@@ -415,6 +444,175 @@ test_keygen_unsupported_type_lists_what_it_can(void **state)
 	pe_p11_token_free(tok);
 }
 
+/* How many objects of @klass labelled @label the session sees; the first in *first. */
+static CK_ULONG
+count_labelled(struct pe_p11_token *tok, CK_OBJECT_CLASS klass, const char *label,
+	       CK_OBJECT_HANDLE *first)
+{
+	CK_ATTRIBUTE tmpl[2] = {
+		{ CKA_CLASS, &klass, sizeof(klass) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	CK_OBJECT_HANDLE found[4], none;
+	CK_ULONG count = 0;
+	struct pe_err err;
+
+	assert_int_equal(pe_p11_objects_find(tok, tmpl, 2, found, 4, &count, &err), PE_OK);
+	if (first == NULL)
+		first = &none;
+	*first = count > 0 ? found[0] : CK_INVALID_HANDLE;
+	return count;
+}
+
+/* A generation of @type labelled @label cut short as keygen_fault says. */
+static void
+generate_cut_short(struct pe_p11_token *tok, enum pe_key_type type, const char *label)
+{
+	struct pe_p11_keygen gen = { type, label, NULL, 0, PE_P11_ID_SHA1_PUBKEY };
+	struct pe_p11_key *key = NULL;
+	struct pe_err err;
+
+	assert_int_equal(pe_p11_key_generate(tok, &gen, &key, &err), PE_E_NOTFOUND);
+	assert_null(key);
+	keygen_fault = KEYGEN_OK;
+	assert_int_equal(count_labelled(tok, CKO_PUBLIC_KEY, label, NULL), 1);
+}
+
+/* The process killed inside C_GenerateKeyPair: the next generation for the label goes on. */
+static void
+test_keygen_after_interrupted_generation(void **state)
+{
+	struct pe_p11_token *tok = open_login("pkcs11:token=alpha");
+	struct pe_p11_keygen gen = { PE_KEY_EC_P256, "cut", NULL, 0, PE_P11_ID_SHA1_PUBKEY };
+	struct pe_p11_key *key = NULL;
+	size_t removed = 9;
+	struct pe_err err;
+
+	keygen_fault = KEYGEN_PUBLIC_ONLY;
+	generate_cut_short(tok, PE_KEY_EC_P256, "cut");
+	assert_int_equal(count_labelled(tok, CKO_PRIVATE_KEY, "cut", NULL), 0);
+	/* generation alone still refuses the label */
+	assert_int_equal(pe_p11_key_generate(tok, &gen, &key, &err), PE_E_USAGE);
+	assert_non_null(strstr(err.msg, "labelled 'cut'"));
+
+	assert_int_equal(pe_p11_key_orphans_remove(tok, "cut", &removed, &err), PE_OK);
+	assert_int_equal(removed, 1);
+	assert_int_equal(count_labelled(tok, CKO_PUBLIC_KEY, "cut", NULL), 0);
+	assert_int_equal(pe_p11_key_generate(tok, &gen, &key, &err), PE_OK);
+	assert_int_equal(count_labelled(tok, CKO_PUBLIC_KEY, "cut", NULL), 1);
+	assert_int_equal(count_labelled(tok, CKO_PRIVATE_KEY, "cut", NULL), 1);
+	pe_p11_key_free(key);
+
+	/* nothing carries the label: nothing to do */
+	assert_int_equal(pe_p11_key_orphans_remove(tok, "never-used", &removed, &err), PE_OK);
+	assert_int_equal(removed, 0);
+	pe_p11_token_free(tok);
+}
+
+/* Cut short between the two CKA_IDs: an EC key is still found, with its public key. */
+static void
+test_keygen_cut_short_before_public_id(void **state)
+{
+	struct pe_p11_token *tok = open_login("pkcs11:token=alpha");
+	CK_ATTRIBUTE no_id = { CKA_ID, NULL, 0 };
+	struct pe_p11_key *key, *again = NULL;
+	unsigned char *spki = NULL, *spki2 = NULL;
+	size_t spki_len = 0, spki2_len = 0;
+	CK_OBJECT_HANDLE pub;
+	struct pe_err err;
+
+	key = generate(tok, PE_KEY_EC_P256, "half-id");
+	assert_int_equal(pe_p11_key_public_der(key, &spki, &spki_len, &err), PE_OK);
+	count_labelled(tok, CKO_PUBLIC_KEY, "half-id", &pub);
+	assert_int_equal(real->C_SetAttributeValue(tok->session, pub, &no_id, 1), CKR_OK);
+	assert_int_equal(pe_p11_key_open_label(tok, "half-id", &again, &err), PE_OK);
+	assert_int_equal(pe_p11_key_public_der(again, &spki2, &spki2_len, &err), PE_OK);
+	assert_int_equal(spki_len, spki2_len);
+	assert_memory_equal(spki, spki2, spki_len);
+	free(spki);
+	free(spki2);
+	pe_p11_key_free(again);
+	pe_p11_key_free(key);
+	pe_p11_token_free(tok);
+}
+
+/* Creates a certificate object labelled @label (its content is not looked at). */
+static void
+create_cert_object(struct pe_p11_token *tok, const char *label)
+{
+	static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	static const unsigned char name[] = { 0x30, 0x00 };
+	CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE ctype = CKC_X_509;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &klass, sizeof(klass) },
+		{ CKA_CERTIFICATE_TYPE, &ctype, sizeof(ctype) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_SUBJECT, (void *)name, sizeof(name) },
+		{ CKA_VALUE, (void *)der, sizeof(der) },
+	};
+	CK_OBJECT_HANDLE obj;
+
+	assert_int_equal(real->C_CreateObject(tok->session, tmpl, 6, &obj), CKR_OK);
+}
+
+/* Whatever else carries the label, or still belongs to a key, is never removed. */
+static void
+test_keygen_orphan_removal_keeps_keys_and_certs(void **state)
+{
+	struct pe_p11_token *tok = open_login("pkcs11:token=alpha");
+	struct pe_p11_key *key;
+	CK_OBJECT_HANDLE pub;
+	CK_ATTRIBUTE set;
+	const unsigned char *id;
+	size_t removed = 9, id_len;
+	struct pe_err err;
+
+	/* a whole key pair */
+	key = generate(tok, PE_KEY_EC_P256, "whole");
+	assert_int_equal(pe_p11_key_orphans_remove(tok, "whole", &removed, &err), PE_E_USAGE);
+	assert_non_null(strstr(err.msg, "labelled 'whole' (a private key)"));
+	assert_int_equal(removed, 0);
+	assert_int_equal(count_labelled(tok, CKO_PRIVATE_KEY, "whole", NULL), 1);
+	assert_int_equal(count_labelled(tok, CKO_PUBLIC_KEY, "whole", NULL), 1);
+
+	/* a lone public key beside a certificate with the same label */
+	keygen_fault = KEYGEN_PUBLIC_ONLY;
+	generate_cut_short(tok, PE_KEY_EC_P256, "with-cert");
+	create_cert_object(tok, "with-cert");
+	assert_int_equal(pe_p11_key_orphans_remove(tok, "with-cert", &removed, &err), PE_E_USAGE);
+	assert_non_null(strstr(err.msg, "(a certificate)"));
+	assert_int_equal(count_labelled(tok, CKO_PUBLIC_KEY, "with-cert", NULL), 1);
+	assert_int_equal(count_labelled(tok, CKO_CERTIFICATE, "with-cert", NULL), 1);
+
+	/* a lone public key whose CKA_ID is another private key's */
+	keygen_fault = KEYGEN_PUBLIC_ONLY;
+	generate_cut_short(tok, PE_KEY_EC_P256, "shares-id");
+	count_labelled(tok, CKO_PUBLIC_KEY, "shares-id", &pub);
+	id = pe_p11_key_id(key, &id_len);
+	set.type = CKA_ID;
+	set.pValue = (void *)id;
+	set.ulValueLen = id_len;
+	assert_int_equal(real->C_SetAttributeValue(tok->session, pub, &set, 1), CKR_OK);
+	assert_int_equal(pe_p11_key_orphans_remove(tok, "shares-id", &removed, &err), PE_E_USAGE);
+	assert_non_null(strstr(err.msg, "CKA_ID"));
+	assert_int_equal(count_labelled(tok, CKO_PUBLIC_KEY, "shares-id", NULL), 1);
+	assert_int_equal(count_labelled(tok, CKO_PRIVATE_KEY, "whole", NULL), 1);
+	pe_p11_key_free(key);
+
+	/* an RSA private key that lost its label: found by its modulus, both kept */
+	keygen_fault = KEYGEN_PRIVATE_UNLABELLED;
+	generate_cut_short(tok, PE_KEY_RSA_2048, "lost-label");
+	assert_int_equal(pe_p11_key_orphans_remove(tok, "lost-label", &removed, &err), PE_E_USAGE);
+	assert_non_null(strstr(err.msg, "modulus"));
+	assert_int_equal(count_labelled(tok, CKO_PUBLIC_KEY, "lost-label", NULL), 1);
+	assert_int_equal(count_labelled(tok, CKO_PRIVATE_KEY, "", NULL), 1);
+	assert_int_equal(removed, 0);
+	pe_p11_token_free(tok);
+}
+
 /* Issues a certificate for the request's key with a throw-away CA key. */
 static X509 *
 issue(const unsigned char *csr_der, size_t csr_len, EVP_PKEY *ca_key)
@@ -663,6 +861,9 @@ main(void)
 		cmocka_unit_test_setup(test_keygen_ed25519, test_setup),
 		cmocka_unit_test_setup(test_keygen_duplicate_label_and_id_refused, test_setup),
 		cmocka_unit_test_setup(test_keygen_unsupported_type_lists_what_it_can, test_setup),
+		cmocka_unit_test_setup(test_keygen_after_interrupted_generation, test_setup),
+		cmocka_unit_test_setup(test_keygen_orphan_removal_keeps_keys_and_certs, test_setup),
+		cmocka_unit_test_setup(test_keygen_cut_short_before_public_id, test_setup),
 		cmocka_unit_test_setup(test_enroll_ec_p256, test_setup),
 		cmocka_unit_test_setup(test_enroll_ec_p384, test_setup),
 		cmocka_unit_test_setup(test_enroll_rsa_2048, test_setup),
