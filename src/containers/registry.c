@@ -356,14 +356,7 @@ registry_public_key(struct pe_container *c, unsigned char **spki, size_t *len, s
 {
 	enum pe_code rc = key_load(c, err);
 
-	if (rc != PE_OK)
-		return rc;
-	*spki = malloc(c->key.spki_len);
-	if (*spki == NULL)
-		return pe_err_set(err, PE_E_FAIL, "out of memory");
-	memcpy(*spki, c->key.spki, c->key.spki_len);
-	*len = c->key.spki_len;
-	return PE_OK;
+	return rc == PE_OK ? pe_soft_public_key(&c->key, spki, len, err) : rc;
 }
 
 /* The key is opened with the container password here, as for public_key. */

@@ -36,6 +36,10 @@ unsigned pe_soft_key_types(void);
 /* Makes a key of @type in memory. */
 enum pe_code pe_soft_generate(enum pe_key_type type, EVP_PKEY **out, struct pe_err *err);
 
+/* Returns: PE_OK and a newly allocated copy of @key's SubjectPublicKeyInfo (DER) in *spki. */
+enum pe_code pe_soft_public_key(const struct pe_soft_key *key, unsigned char **spki, size_t *len,
+				struct pe_err *err);
+
 /* Returns: a signer for @key (borrowed) for pe_csr_build(). */
 struct pe_csr_signer pe_soft_signer(struct pe_soft_key *key);
 

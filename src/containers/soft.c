@@ -284,6 +284,18 @@ out:
 	return rc;
 }
 
+enum pe_code
+pe_soft_public_key(const struct pe_soft_key *key, unsigned char **spki, size_t *len,
+		   struct pe_err *err)
+{
+	*spki = malloc(key->spki_len);
+	if (*spki == NULL)
+		return pe_err_set(err, PE_E_FAIL, "out of memory");
+	memcpy(*spki, key->spki, key->spki_len);
+	*len = key->spki_len;
+	return PE_OK;
+}
+
 struct pe_csr_signer
 pe_soft_signer(struct pe_soft_key *key)
 {
