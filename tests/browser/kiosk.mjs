@@ -11,6 +11,8 @@
 //   KIOSK_PIN       the PIN to choose for the new token
 //   KIOSK_OLD_PIN   the PIN of the second token
 //   KIOSK_OUT       where the screenshots go
+//   KIOSK_WAIT_MS   how long to wait for each step (optional, 30000; longer
+//                   when the kiosk runs under valgrind)
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
 
@@ -23,7 +25,7 @@ const env = (name) => {
 };
 const url = env("KIOSK_URL"), helper = env("KIOSK_HELPER"), out = env("KIOSK_OUT");
 const pin = env("KIOSK_PIN"), oldPin = env("KIOSK_OLD_PIN");
-const WAIT = { timeout: 30000 };
+const WAIT = { timeout: Number(process.env.KIOSK_WAIT_MS || 30000) };
 
 function helperRun(...args) {
 	execFileSync("sh", [helper, ...args], { stdio: ["ignore", "inherit", "inherit"] });

@@ -30,7 +30,7 @@ export PASSWORD WRONG
 
 ca()
 {
-	"$P11ENROLL_CA" --home "$ca_home" "$@"
+	refca --home "$ca_home" "$@"
 }
 
 ca_newest()

@@ -71,20 +71,17 @@ cmp_down()
 	done
 }
 
-# p11enroll inside the server's namespace once it runs
+# p11enroll inside the server's namespace once it runs (valgrind inside
+# nsenter: valgrind does not follow an exec)
 pe()
 {
-	if [ -n "$CMP_PID" ]; then
-		set -- nsenter --net="/proc/$CMP_PID/ns/net" "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
-	else
-		set -- "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
-	fi
+	set -- "$P11ENROLL" --module "$SOFTHSM_MODULE" "$@"
 	if [ -n "${P11ENROLL_VALGRIND:-}" ]; then
-		valgrind -q --error-exitcode=80 --leak-check=full --errors-for-leak-kinds=definite \
-			--suppressions="$TEST_LIB/valgrind.supp" "$@"
-	else
-		"$@"
+		set -- valgrind -q --error-exitcode=80 --leak-check=full \
+			--errors-for-leak-kinds=definite --suppressions="$TEST_LIB/valgrind.supp" "$@"
 	fi
+	[ -z "$CMP_PID" ] || set -- nsenter --net="/proc/$CMP_PID/ns/net" "$@"
+	"$@"
 }
 
 # the test CA, and a certificate from it for the token's key (issue_cert OUT)

@@ -22,7 +22,7 @@ est_url=https://127.0.0.1:$REFCA_PORT/.well-known/est
 
 ca()
 {
-	"$P11ENROLL_CA" --home "$ca_home" "$@"
+	refca --home "$ca_home" "$@"
 }
 
 ca_newest()

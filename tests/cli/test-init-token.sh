@@ -61,8 +61,8 @@ expect_rc 2 init-token --token "$free" --label "Токен-подписанта-
 expect_err "33 bytes"
 # no source and no controlling terminal: a PIN error naming the option
 set +e
-# shellcheck disable=SC2016 # expanded by the inner shell
-setsid -w sh -c '"$P11ENROLL" --module "$SOFTHSM_MODULE" init-token --token "$1" --label gamma \
+# shellcheck disable=SC2016 # expanded by the inner shell; $PE_VALGRIND split on purpose
+setsid -w sh -c '$PE_VALGRIND "$P11ENROLL" --module "$SOFTHSM_MODULE" init-token --token "$1" --label gamma \
 	--pin-source "file:$2" </dev/null >"$3/out" 2>"$3/err"' sh "$free" "$pin_file" "$work"
 rc=$?
 set -e
@@ -70,8 +70,8 @@ set -e
 expect_err "--so-pin-source"
 expect_err "no terminal"
 set +e
-# shellcheck disable=SC2016 # expanded by the inner shell
-setsid -w sh -c '"$P11ENROLL" --module "$SOFTHSM_MODULE" init-token --token "$1" --label gamma \
+# shellcheck disable=SC2016 # expanded by the inner shell; $PE_VALGRIND split on purpose
+setsid -w sh -c '$PE_VALGRIND "$P11ENROLL" --module "$SOFTHSM_MODULE" init-token --token "$1" --label gamma \
 	--so-pin-source env:SO_PIN </dev/null >"$2/out" 2>"$2/err"' sh "$free" "$work"
 rc=$?
 set -e

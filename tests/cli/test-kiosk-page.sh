@@ -44,6 +44,8 @@ cat >"$work/page.json" <<EOF2
 EOF2
 new_token a kiosk-page-a so
 new_token b kiosk-page-b full
+# the operator's commands for the browser walk run natively, also for memcheck
+# (the same approve-request and reject-request run under valgrind in test-kiosk.sh)
 cat >"$work/helper.sh" <<EOF2
 set -eu
 newest()
@@ -77,8 +79,11 @@ curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://attacker.example' -d "
 curl -s -o /dev/null -w '%{http_code}' "${url}pin?pin=$NEW_PIN" | grep -qx 404 ||
 	fail "GET /pin was answered"
 
+# under valgrind (memcheck) the kiosk is slower: the page waits three times as long
+wait_ms=30000
+[ -z "${P11ENROLL_VALGRIND:-}" ] || wait_ms=90000
 KIOSK_NODE_DIR=$node_dir KIOSK_URL=$url KIOSK_HELPER=$work/helper.sh KIOSK_PIN=$NEW_PIN \
-	KIOSK_OLD_PIN=$USER_PIN KIOSK_OUT=$work \
+	KIOSK_OLD_PIN=$USER_PIN KIOSK_OUT=$work KIOSK_WAIT_MS=$wait_ms \
 	node "$TEST_LIB/../browser/kiosk.mjs" >"$work/browser.log" 2>&1 ||
 	{ cat "$work/browser.log" "$work/kiosk.err" >&2; fail "the browser walk failed"; }
 kiosk_stop

@@ -103,7 +103,7 @@ roster c "Kiosk Person C"
 insert "$c_dir"
 cas=$(ca_count)
 set +e
-P11ENROLL_TEST_KILL_AFTER=key-ready "$P11ENROLL" --module "$SOFTHSM_MODULE" --json kiosk \
+P11ENROLL_TEST_KILL_AFTER=key-ready pe --json kiosk \
 	--profile "$work/kiosk.json" --once >"$work/kiosk.out" 2>"$work/kiosk.err"
 got=$?
 set -e

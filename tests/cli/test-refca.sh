@@ -110,7 +110,7 @@ folder=$(jq -r .folder "$ca/config.json")
 ca_rc 2 init
 grep -qF "refusing" "$work/err" || fail "init over an existing home"
 set +e
-"$P11ENROLL_CA" --json list-requests >"$work/out" 2>"$work/err"
+refca --json list-requests >"$work/out" 2>"$work/err"
 rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "no --home and no P11ENROLL_CA_HOME: exit $rc, not 2"

@@ -21,7 +21,7 @@ refca_start "$ca_home"
 
 ca()
 {
-	"$P11ENROLL_CA" --home "$ca_home" "$@"
+	refca --home "$ca_home" "$@"
 }
 
 ca_newest()

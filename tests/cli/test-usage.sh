@@ -18,7 +18,8 @@ run()
 	want=$1
 	shift
 	set +e
-	"$P11ENROLL" "$@" >"$work/out" 2>"$work/err"
+	# shellcheck disable=SC2086 # PE_VALGRIND: a command line, empty but for memcheck
+	$PE_VALGRIND "$P11ENROLL" "$@" >"$work/out" 2>"$work/err"
 	got=$?
 	set -e
 	[ "$got" -eq "$want" ] ||

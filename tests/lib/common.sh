@@ -41,6 +41,15 @@ make_tokens()
 		sh "$FIXTURES/make-tokens.sh" "$work" "$@"
 }
 
+# PE_VALGRIND: the valgrind command line for memcheck (empty otherwise), for
+# p11enroll run by an inner shell (setsid sh -c ...) where pe cannot be used
+PE_VALGRIND=
+if [ -n "${P11ENROLL_VALGRIND:-}" ]; then
+	PE_VALGRIND="valgrind -q --error-exitcode=80 --leak-check=full --errors-for-leak-kinds=definite"
+	PE_VALGRIND="$PE_VALGRIND --suppressions=$TEST_LIB/valgrind.supp"
+fi
+export PE_VALGRIND
+
 # pe ARGS...: p11enroll on the test's SoftHSM module (under valgrind for memcheck)
 pe()
 {

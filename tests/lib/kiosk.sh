@@ -45,7 +45,7 @@ ca_home=$work/ca
 
 ca()
 {
-	"$P11ENROLL_CA" --home "$ca_home" "$@"
+	refca --home "$ca_home" "$@"
 }
 
 # ca_newest: the id of the CA's newest request
@@ -106,25 +106,35 @@ remove()
 	mv "$work/tokens/$1" "$work/pulled/$1"
 }
 
-# kiosk_start PROFILE [OPTION...]: the kiosk in the background (KIOSK_PID);
-# waits for its "waiting" event
+# kiosk_start PROFILE [OPTION...]: the kiosk in the background (KIOSK_PID),
+# under valgrind for memcheck; waits for its "waiting" event
 kiosk_start()
 {
 	_profile=$1
 	shift
 	: >"$work/kiosk.out"
-	"$P11ENROLL" --module "$SOFTHSM_MODULE" --json kiosk --profile "$_profile" "$@" \
-		>"$work/kiosk.out" 2>"$work/kiosk.err" &
+	# a simple command, not a function: then $! is the kiosk (or valgrind) itself
+	if [ -n "${P11ENROLL_VALGRIND:-}" ]; then
+		valgrind -q --error-exitcode=80 --leak-check=full --errors-for-leak-kinds=definite \
+			--suppressions="$TEST_LIB/valgrind.supp" \
+			"$P11ENROLL" --module "$SOFTHSM_MODULE" --json kiosk --profile "$_profile" "$@" \
+			>"$work/kiosk.out" 2>"$work/kiosk.err" &
+	else
+		"$P11ENROLL" --module "$SOFTHSM_MODULE" --json kiosk --profile "$_profile" "$@" \
+			>"$work/kiosk.out" 2>"$work/kiosk.err" &
+	fi
 	KIOSK_PID=$!
 	wait_event '.event == "waiting"' 1
 }
 
 # wait_event FILTER [N] [SECONDS]: until the kiosk has printed N events that
-# FILTER (jq) selects; the last one is in $work/event
+# FILTER (jq) selects (at most SECONDS, 30 by default, three times as long
+# under valgrind); the last one is in $work/event
 wait_event()
 {
 	_n=${2:-1}
 	_tries=$((${3:-30} * 10))
+	[ -z "${P11ENROLL_VALGRIND:-}" ] || _tries=$((_tries * 3))
 	while :; do
 		jq -c "select($1)" "$work/kiosk.out" 2>/dev/null >"$work/events" || true
 		if [ "$(wc -l <"$work/events")" -ge "$_n" ]; then
