@@ -702,10 +702,13 @@ step_poll(struct run *run, struct pe_request *req, enum pe_request_state at, str
 				"but sent no certificate");
 	}
 	pe_ca_status_cleanup(&status);
-	if (rc == PE_OK)
+	if (rc == PE_OK) {
 		rc = take_cert(run, req, &der, der_len, &why, err);
-	if (rc != PE_OK && rc != PE_E_STORE && rc != PE_E_FAIL)
+		if (rc == PE_E_NET) /* garbage from the CA: ask again later */
+			rc = ca_outcome(run, req, at, rc, &why, err);
+	} else {
 		rc = ca_outcome(run, req, at, rc, &why, err);
+	}
 	free(der);
 	return rc;
 }
